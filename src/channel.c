@@ -1,0 +1,128 @@
+/*
+ * libbcast: channel-wide helpers: version, error strings, sizes and the
+ * validation of a header found in memory.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "ring.h"
+
+BCAST_EXPORT const char *bcast_version(void)
+{
+    return BCAST_VERSION_STRING;
+}
+
+BCAST_EXPORT size_t bcast_channel_size(size_t capacity)
+{
+    if (capacity < BCAST__MIN_CAPACITY || !bcast__is_pow2(capacity) ||
+        capacity > SIZE_MAX - BCAST_HEADER_SIZE)
+        return 0;
+    return BCAST_HEADER_SIZE + capacity;
+}
+
+uint64_t bcast__capacity_of(size_t size)
+{
+    size_t cap;
+
+    if (size < BCAST_HEADER_SIZE + BCAST__MIN_CAPACITY)
+        return 0;
+    cap = size - BCAST_HEADER_SIZE;
+    return bcast__is_pow2(cap) ? cap : 0;
+}
+
+int bcast__header_check(const uint8_t *base, uint64_t capacity)
+{
+    uint8_t ready = bcast__ring_load_ready(base);
+    uint32_t magic;
+    uint16_t version;
+    uint64_t producer, claimed;
+
+    (void)capacity;
+    memcpy(&magic, base + BCAST__OFF_MAGIC, sizeof magic);
+    magic = bcast__le32(magic);
+    if (ready == 0) /* a writer is initialising it, or it is not a channel */
+        return (magic == 0 || magic == BCAST__MAGIC_LE) ? -EAGAIN : -EPROTO;
+    if (magic != BCAST__MAGIC_LE || ready != 1)
+        return -EPROTO;
+    memcpy(&version, base + BCAST__OFF_VERSION, sizeof version);
+    if (bcast__le16(version) != BCAST__FORMAT_VERSION)
+        return -EPROTONOSUPPORT;
+    producer = bcast__ring_load_producer(base);
+    claimed = bcast__ring_load_claimed(base);
+    if ((producer | claimed) & 7)
+        return -EPROTO;
+    return 0;
+}
+
+/*
+ * Thread-safe: static strings only.  Codes with a bcast-specific meaning get
+ * that meaning; any other errno (passed through from the OS by the file
+ * functions) gets a fixed description of its own.
+ */
+BCAST_EXPORT const char *bcast_strerror(int err)
+{
+    if (err > 0)
+        err = -err;
+    switch (err) {
+    case 0:
+        return "Success";
+    case -EAGAIN:
+        return "Nothing to read now (or the channel is still being initialised)";
+    case -ENOBUFS:
+        return "Reader was overrun by the writer; data was lost (call bcast_reader_reset)";
+    case -EMSGSIZE:
+        return "Message is larger than the channel MTU";
+    case -ERANGE:
+        return "Buffer is too small for the message";
+    case -EBADMSG:
+        return "Corrupt frame header in the channel";
+    case -EPROTO:
+        return "Memory is not a bcast channel";
+    case -EPROTONOSUPPORT:
+        return "Unsupported bcast channel format version";
+    case -EBUSY:
+        return "Claim already open, or another writer holds the channel";
+    case -EINVAL:
+        return "Invalid argument";
+    case -ENOENT:
+        return "No such file or directory";
+    case -EACCES:
+        return "Permission denied";
+    case -EPERM:
+        return "Operation not permitted (RLIMIT_MEMLOCK too small for BCAST_FILE_MLOCK?)";
+    case -ENOMEM:
+        return "Out of memory (RLIMIT_MEMLOCK too small for BCAST_FILE_MLOCK?)";
+    case -EEXIST:
+        return "File exists";
+    case -EISDIR:
+        return "Is a directory";
+    case -ENOTDIR:
+        return "Not a directory";
+    case -ENOSPC:
+        return "No space left on device";
+    case -EMFILE:
+        return "Too many open files";
+    case -ENFILE:
+        return "Too many open files in system";
+    case -ENAMETOOLONG:
+        return "File name too long";
+    case -ELOOP:
+        return "Too many levels of symbolic links";
+    case -EROFS:
+        return "Read-only file system";
+    case -EIO:
+        return "Input/output error";
+    case -ENODEV:
+        return "File cannot be memory-mapped";
+    case -EFBIG:
+        return "File too large";
+    case -EOVERFLOW:
+        return "Value too large for defined data type";
+    default:
+        return "Unknown error";
+    }
+}

@@ -1,0 +1,264 @@
+/*
+ * libbcast file-backed channels: the only file of the library that calls
+ * the OS (open, flock, ftruncate, mmap, madvise, mlock).  OS failures come
+ * back as -errno.
+ *
+ * The writer holds an exclusive flock on the sidecar "<path>.lock" for as
+ * long as it is attached, the same sidecar the Rust crate bcast uses, so a C
+ * and a Rust writer exclude each other.  The lock is taken before the
+ * channel file is looked at.  Readers open the file O_RDONLY, map it
+ * PROT_READ and take no lock.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ring.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+
+#define FILE_FLAGS (BCAST_FILE_MLOCK | BCAST_FILE_NO_POPULATE)
+#define FILE_MODE 0600
+
+struct bcast__mapping {
+    void *addr;
+    size_t len;
+    int lock_fd; /* -1 for readers */
+};
+
+void bcast__mapping_release(struct bcast__mapping *m)
+{
+    if (!m)
+        return;
+    if (m->addr)
+        munmap(m->addr, m->len);
+    if (m->lock_fd >= 0)
+        close(m->lock_fd); /* drops the flock */
+    free(m);
+}
+
+/* take the writer lock on "<path>.lock": the fd, or -errno (-EBUSY when held) */
+static int lock_writer(const char *path)
+{
+    size_t n = strlen(path);
+    char *lock_path = malloc(n + sizeof ".lock");
+    int fd, err;
+
+    if (!lock_path)
+        return -ENOMEM;
+    memcpy(lock_path, path, n);
+    memcpy(lock_path + n, ".lock", sizeof ".lock");
+    fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, FILE_MODE);
+    err = errno;
+    free(lock_path);
+    if (fd < 0)
+        return -err;
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        err = errno;
+        close(fd);
+        return err == EWOULDBLOCK ? -EBUSY : -err;
+    }
+    return fd;
+}
+
+/* size of an open channel file: 0 and *size, or -errno */
+static int file_size(int fd, size_t *size)
+{
+    struct stat st;
+
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    if (S_ISDIR(st.st_mode))
+        return -EISDIR;
+    if (!S_ISREG(st.st_mode))
+        return -EINVAL;
+    if (st.st_size == 0)
+        return -EAGAIN; /* a creator between creat and ftruncate */
+    if (bcast__capacity_of((size_t)st.st_size) == 0 ||
+        (uint64_t)st.st_size != (uint64_t)(size_t)st.st_size)
+        return -EINVAL;
+    *size = (size_t)st.st_size;
+    return 0;
+}
+
+/* map fd; the mapping is returned in *out (with lock_fd), or -errno */
+static int map_file(int fd, size_t size, int writable, int flags, int lock_fd,
+                    struct bcast__mapping **out)
+{
+    struct bcast__mapping *m = calloc(1, sizeof *m);
+    int prot = PROT_READ | (writable ? PROT_WRITE : 0);
+    int mflags = MAP_SHARED | ((flags & BCAST_FILE_NO_POPULATE) ? 0 : MAP_POPULATE);
+    void *addr;
+    int err;
+
+    if (!m)
+        return -ENOMEM;
+    addr = mmap(NULL, size, prot, mflags, fd, 0);
+    if (addr == MAP_FAILED) {
+        err = -errno;
+        free(m);
+        return err;
+    }
+    /* prefault for writing too, so the first sends take no page fault;
+       kernels before 5.14 lack it, and MAP_POPULATE has done most of the work */
+    if (writable && !(flags & BCAST_FILE_NO_POPULATE))
+        (void)madvise(addr, size, MADV_POPULATE_WRITE);
+    if ((flags & BCAST_FILE_MLOCK) && mlock(addr, size) < 0) {
+        err = -errno;
+        munmap(addr, size);
+        free(m);
+        return err;
+    }
+    m->addr = addr;
+    m->len = size;
+    m->lock_fd = lock_fd;
+    *out = m;
+    return 0;
+}
+
+enum writer_mode { MODE_CREATE, MODE_JOIN, MODE_OPEN };
+
+static int writer_file(const char *path, size_t capacity, int flags, enum writer_mode mode,
+                       struct bcast_writer **out)
+{
+    struct bcast__mapping *m = NULL;
+    struct bcast_writer *w = NULL;
+    size_t size = 0;
+    int lock_fd, fd = -1, rc, created = 0;
+
+    if (!path || !out || (flags & ~FILE_FLAGS))
+        return -EINVAL;
+    if (mode != MODE_JOIN && !(size = bcast_channel_size(capacity)))
+        return -EINVAL;
+    if ((lock_fd = lock_writer(path)) < 0)
+        return lock_fd;
+
+    if (mode != MODE_CREATE) {
+        fd = open(path, O_RDWR | O_CLOEXEC);
+        if (fd < 0 && (errno != ENOENT || mode == MODE_JOIN)) {
+            rc = -errno;
+            goto err;
+        }
+    }
+    if (fd >= 0) { /* join an existing channel */
+        size_t have;
+        if ((rc = file_size(fd, &have)) < 0) {
+            if (rc == -EAGAIN && mode == MODE_OPEN)
+                rc = -EINVAL; /* an empty file is not this channel */
+            goto err;
+        }
+        if (mode == MODE_OPEN && have != size) {
+            rc = -EINVAL;
+            goto err;
+        }
+        size = have;
+    } else { /* create: replace what is there, as the Rust crate does */
+        if (mode == MODE_CREATE && unlink(path) < 0 && errno != ENOENT) {
+            rc = -errno;
+            goto err;
+        }
+        fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, FILE_MODE);
+        if (fd < 0) {
+            rc = -errno;
+            goto err;
+        }
+        created = 1;
+        if (ftruncate(fd, (off_t)size) < 0) {
+            rc = -errno;
+            goto err;
+        }
+    }
+    if ((rc = map_file(fd, size, 1, flags, lock_fd, &m)) < 0)
+        goto err;
+    close(fd);
+    fd = -1;
+    if (created)
+        rc = bcast_writer_create(m->addr, size, NULL, 0, &w);
+    else
+        rc = bcast_writer_join(m->addr, size, &w);
+    if (rc < 0) {
+        lock_fd = -1; /* closed by the release below */
+        bcast__mapping_release(m);
+        goto err;
+    }
+    w->mapping = m;
+    *out = w;
+    return 0;
+err:
+    if (created)
+        unlink(path);
+    if (fd >= 0)
+        close(fd);
+    if (lock_fd >= 0)
+        close(lock_fd);
+    return rc;
+}
+
+BCAST_EXPORT int bcast_writer_create_file(const char *path, size_t capacity, int flags,
+                                          struct bcast_writer **out)
+{
+    return writer_file(path, capacity, flags, MODE_CREATE, out);
+}
+
+BCAST_EXPORT int bcast_writer_join_file(const char *path, int flags, struct bcast_writer **out)
+{
+    return writer_file(path, 0, flags, MODE_JOIN, out);
+}
+
+BCAST_EXPORT int bcast_writer_open_file(const char *path, size_t capacity, int flags,
+                                        struct bcast_writer **out)
+{
+    return writer_file(path, capacity, flags, MODE_OPEN, out);
+}
+
+static int reader_file(const char *path, int at, uint64_t position, int flags,
+                       struct bcast_reader **out)
+{
+    struct bcast__mapping *m;
+    struct bcast_reader *r;
+    size_t size;
+    int fd, rc;
+
+    if (!path || !out || (flags & ~FILE_FLAGS) || (at && (position & 7)))
+        return -EINVAL;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    rc = file_size(fd, &size);
+    if (rc == 0)
+        rc = map_file(fd, size, 0, flags, -1, &m);
+    close(fd);
+    if (rc < 0)
+        return rc;
+    rc = at ? bcast_reader_open_at(m->addr, size, position, &r)
+            : bcast_reader_open(m->addr, size, &r);
+    if (rc < 0) {
+        bcast__mapping_release(m);
+        return rc;
+    }
+    r->mapping = m;
+    *out = r;
+    return 0;
+}
+
+BCAST_EXPORT int bcast_reader_open_file(const char *path, int flags, struct bcast_reader **out)
+{
+    return reader_file(path, 0, 0, flags, out);
+}
+
+BCAST_EXPORT int bcast_reader_open_file_at(const char *path, uint64_t position, int flags,
+                                           struct bcast_reader **out)
+{
+    return reader_file(path, 1, position, flags, out);
+}

@@ -1,0 +1,190 @@
+/*
+ * libbcast reader handle: argument checking and the API surface.  The ring
+ * protocol itself is in src/arch/<arch>/ring.c.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+
+#include "ring.h"
+
+/* validate caller memory and its header; 0 and *capacity, or -errno */
+static int check_channel(const void *mem, size_t size, uint64_t *capacity)
+{
+    if (!mem || ((uintptr_t)mem & (BCAST_ALIGNMENT - 1)))
+        return -EINVAL;
+    *capacity = bcast__capacity_of(size);
+    if (!*capacity)
+        return -EINVAL;
+    return bcast__header_check(mem, *capacity);
+}
+
+static int reader_new(const void *mem, uint64_t capacity, uint64_t position,
+                      struct bcast_reader **out)
+{
+    struct bcast_reader *r = calloc(1, sizeof *r);
+
+    if (!r)
+        return -ENOMEM;
+    r->base = mem;
+    r->data = (const uint8_t *)mem + BCAST_HEADER_SIZE;
+    r->capacity = capacity;
+    r->mask = capacity - 1;
+    r->mtu = bcast__mtu(capacity);
+    r->position = position;
+    r->producer = position; /* forces a producer load on the first read */
+    *out = r;
+    return 0;
+}
+
+BCAST_EXPORT int bcast_reader_open(const void *mem, size_t size, struct bcast_reader **out)
+{
+    uint64_t capacity;
+    int rc;
+
+    if (!out)
+        return -EINVAL;
+    if ((rc = check_channel(mem, size, &capacity)) < 0)
+        return rc;
+    return reader_new(mem, capacity, bcast__ring_load_producer(mem), out);
+}
+
+BCAST_EXPORT int bcast_reader_open_at(const void *mem, size_t size, uint64_t position,
+                                      struct bcast_reader **out)
+{
+    uint64_t capacity;
+    int rc;
+
+    if (!out || (position & 7))
+        return -EINVAL;
+    if ((rc = check_channel(mem, size, &capacity)) < 0)
+        return rc;
+    return reader_new(mem, capacity, position, out);
+}
+
+BCAST_EXPORT int bcast_reader_open_last_lap(const void *mem, size_t size,
+                                            struct bcast_reader **out)
+{
+    uint64_t capacity, lap, producer, claimed, start;
+    int rc;
+
+    if (!out)
+        return -EINVAL;
+    if ((rc = check_channel(mem, size, &capacity)) < 0)
+        return rc;
+    lap = bcast__ring_load_lap(mem);
+    producer = bcast__ring_load_producer(mem);
+    claimed = bcast__ring_load_claimed(mem);
+    start = lap * capacity;
+    /* the lap start must be committed and not yet overwritten */
+    if (producer - start > capacity || claimed - start > capacity)
+        start = producer;
+    return reader_new(mem, capacity, start, out);
+}
+
+BCAST_EXPORT void bcast_reader_close(struct bcast_reader *r)
+{
+    if (!r)
+        return;
+    if (r->mapping)
+        bcast__mapping_release(r->mapping);
+    free(r);
+}
+
+BCAST_EXPORT uint64_t bcast_reader_position(const struct bcast_reader *r)
+{
+    return r ? r->position : 0;
+}
+
+BCAST_EXPORT size_t bcast_reader_capacity(const struct bcast_reader *r)
+{
+    return r ? (size_t)r->capacity : 0;
+}
+
+BCAST_EXPORT size_t bcast_reader_mtu(const struct bcast_reader *r)
+{
+    return r ? (size_t)r->mtu : 0;
+}
+
+BCAST_EXPORT uint64_t bcast_reader_pending(struct bcast_reader *r)
+{
+    return r ? bcast__ring_pending(r) : 0;
+}
+
+BCAST_EXPORT int bcast_reader_reset(struct bcast_reader *r)
+{
+    if (!r)
+        return -EINVAL;
+    bcast__ring_reset(r);
+    return 0;
+}
+
+BCAST_EXPORT const void *bcast_reader_metadata(const struct bcast_reader *r)
+{
+    return r ? r->base + BCAST__OFF_METADATA : NULL;
+}
+
+BCAST_EXPORT int bcast_reader_next(struct bcast_reader *r, struct bcast_message *msg)
+{
+    if (bcast__unlikely(!r || !msg))
+        return -EINVAL;
+    return bcast__ring_next(r, msg);
+}
+
+BCAST_EXPORT ssize_t bcast_reader_receive(struct bcast_reader *r, void *buf, size_t cap,
+                                          struct bcast_message *msg)
+{
+    if (bcast__unlikely(!r || (!buf && cap)))
+        return -EINVAL;
+    return bcast__ring_receive(r, buf, cap, msg);
+}
+
+BCAST_EXPORT int bcast_reader_skip(struct bcast_reader *r)
+{
+    if (!r)
+        return -EINVAL;
+    return bcast__ring_next(r, NULL);
+}
+
+BCAST_EXPORT int bcast_reader_poll(struct bcast_reader *r, bcast_handler fn, void *ctx,
+                                   size_t limit)
+{
+    int n = 0, rc = 0;
+
+    if (!r || !fn)
+        return -EINVAL;
+    if (limit > INT_MAX)
+        limit = INT_MAX;
+    while ((size_t)n < limit) {
+        if ((rc = bcast__ring_next(r, &r->poll_msg)) < 0)
+            break;
+        n++;
+        if (fn(&r->poll_msg, ctx))
+            break;
+    }
+    /* -EAGAIN ends a batch quietly; another error is reported when nothing was
+       handled, and otherwise found again by the next call (it is sticky) */
+    if (n == 0 && rc < 0 && rc != -EAGAIN)
+        return rc;
+    return n;
+}
+
+BCAST_EXPORT void bcast_reader_set_filter(struct bcast_reader *r, bcast_filter keep, void *ctx)
+{
+    if (!r)
+        return;
+    r->filter = keep;
+    r->filter_ctx = keep ? ctx : NULL;
+}
+
+BCAST_EXPORT ssize_t bcast_reader_read_bulk(struct bcast_reader *r, void *buf, size_t cap,
+                                            uint64_t *start_position)
+{
+    if (!r || !buf)
+        return -EINVAL;
+    return bcast__ring_read_bulk(r, buf, cap, start_position);
+}

@@ -1,0 +1,235 @@
+/*
+ * libbcast internal: channel layout (FORMAT.md), handle structs, position
+ * arithmetic, and the interface of the ring core in src/arch/<arch>/ring.c.
+ *
+ * Nothing here touches the OS or contains a fence or an atomic: the ring
+ * core owns every access to the shared words and every ordering decision.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef BCAST_RING_H
+#define BCAST_RING_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "bcast.h"
+
+#if defined(__GNUC__)
+#define BCAST_EXPORT __attribute__((visibility("default")))
+#define bcast__likely(x) __builtin_expect(!!(x), 1)
+#define bcast__unlikely(x) __builtin_expect(!!(x), 0)
+#else
+#define BCAST_EXPORT
+#define bcast__likely(x) (x)
+#define bcast__unlikely(x) (x)
+#endif
+
+/* ---- header layout (FORMAT.md) ---- */
+#define BCAST__OFF_MAGIC 0
+#define BCAST__OFF_VERSION 4
+#define BCAST__OFF_FLAGS 6
+#define BCAST__OFF_PRODUCER 128
+#define BCAST__OFF_CLAIMED 256
+#define BCAST__OFF_READY 384
+#define BCAST__OFF_LAP 512
+#define BCAST__OFF_METADATA 640
+#define BCAST__MAGIC_LE 0x54534342u /* "BCST" read as a little-endian u32 */
+#define BCAST__FORMAT_VERSION 1
+#define BCAST__MIN_CAPACITY 16
+
+/* ---- frame header, the low (first) 32-bit word ---- */
+#define BCAST__FIN 0x80000000u
+#define BCAST__CONT 0x40000000u
+#define BCAST__PAD 0x20000000u
+#define BCAST__HB 0x10000000u
+#define BCAST__LEN_MASK 0x0fffffffu
+#define BCAST__FRAME_HDR 8u
+#define BCAST__MTU_LIMIT ((1u << 28) - 8u)
+
+/* little-endian conversion of shared words: a no-op on little-endian CPUs */
+#if defined(__BYTE_ORDER__) && (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__)
+#define bcast__le64(x) __builtin_bswap64(x)
+#define bcast__le32(x) __builtin_bswap32(x)
+#define bcast__le16(x) __builtin_bswap16(x)
+#else
+#define bcast__le64(x) (x)
+#define bcast__le32(x) (x)
+#define bcast__le16(x) (x)
+#endif
+
+struct bcast__mapping; /* mmap.c: file mapping and writer lock */
+
+struct bcast_writer {
+    /* hot: claim/commit/send */
+    uint8_t *data;         /* base + BCAST_HEADER_SIZE */
+    uint64_t mask;         /* capacity - 1 */
+    uint64_t position;     /* committed position == producer_position we published */
+    uint64_t frontier;     /* claimed_position we published */
+    uint64_t reserve;      /* claim reserve in bytes, multiple of 8 */
+    uint64_t mtu;
+    uint64_t claim_pos;    /* frame position of the open claim */
+    uint32_t claim_len;
+    uint32_t claim_user;
+    uint32_t claim_fields; /* FIN/CONT/HB bits of the open claim */
+    uint32_t train;        /* BCAST__CONT while a fragment train is open */
+    int claim_open;
+    unsigned lap_shift;    /* log2(capacity) */
+    /* cold */
+    uint8_t *base;
+    uint64_t capacity;
+    struct bcast__mapping *mapping; /* NULL for caller memory */
+};
+
+struct bcast_message {
+    const uint8_t *payload; /* ring payload, or the bulk buffer */
+    const uint8_t *base;    /* channel base of a ring message; NULL for bulk */
+    uint64_t capacity;
+    uint64_t position;      /* stream position of the frame header */
+    uint32_t len;
+    uint32_t user;
+    int flags;
+    int kind;               /* BCAST__MSG_* */
+};
+
+#define BCAST__MSG_EMPTY 0
+#define BCAST__MSG_RING 1
+#define BCAST__MSG_BULK 2
+
+struct bcast_reader {
+    /* hot */
+    const uint8_t *data;
+    uint64_t mask;
+    uint64_t position;     /* next frame to read */
+    uint64_t producer;     /* cached producer_position; == position, or ahead of it */
+    bcast_filter filter;
+    void *filter_ctx;
+    /* cold */
+    const uint8_t *base;
+    uint64_t capacity;
+    uint64_t mtu;
+    struct bcast_message poll_msg;
+    struct bcast__mapping *mapping; /* NULL for caller memory */
+};
+
+/* ---- position and frame arithmetic (pure) ---- */
+
+static inline uint64_t bcast__align8(uint64_t n)
+{
+    return (n + 7u) & ~(uint64_t)7u;
+}
+
+/* frame length of a payload of len bytes */
+static inline uint64_t bcast__frame_len(uint64_t len)
+{
+    return BCAST__FRAME_HDR + bcast__align8(len);
+}
+
+static inline int bcast__is_pow2(uint64_t n)
+{
+    return n != 0 && (n & (n - 1)) == 0;
+}
+
+/* true when a is after b in the position space (modulo 2^64) */
+static inline int bcast__after(uint64_t a, uint64_t b)
+{
+    return (int64_t)(a - b) > 0;
+}
+
+static inline uint64_t bcast__mtu(uint64_t capacity)
+{
+    uint64_t m = capacity / 2 - BCAST__FRAME_HDR;
+    return m < BCAST__MTU_LIMIT ? m : BCAST__MTU_LIMIT;
+}
+
+/* default claim reserve: next power of two >= 1% of capacity, at least 8 */
+static inline uint64_t bcast__default_reserve(uint64_t capacity)
+{
+    uint64_t want = (capacity + 99) / 100, r = 8;
+    while (r < want)
+        r <<= 1;
+    return r;
+}
+
+/* public flags of a frame header's fields word */
+static inline int bcast__msg_flags(uint32_t fields)
+{
+    int f = 0;
+    if (!(fields & BCAST__FIN))
+        f |= BCAST_MORE;
+    if (fields & BCAST__CONT)
+        f |= BCAST_CONTINUATION;
+    if (fields & BCAST__HB)
+        f |= BCAST_HEARTBEAT;
+    return f;
+}
+
+/*
+ * Validate a frame header at ring index idx: its frame must end inside the
+ * data section and at or before the committed data (avail bytes from the
+ * frame's position to producer).  Returns the frame length, or 0 when the
+ * header is impossible.
+ */
+static inline uint64_t bcast__frame_check(uint32_t fields, uint64_t idx, uint64_t capacity,
+                                          uint64_t avail)
+{
+    uint64_t flen = bcast__frame_len(fields & BCAST__LEN_MASK);
+    if (bcast__unlikely(idx + flen > capacity || flen > avail))
+        return 0;
+    return flen;
+}
+
+static inline void bcast__msg_fill(struct bcast_message *m, const struct bcast_reader *r,
+                                   uint64_t pos, uint64_t hdr, const uint8_t *payload)
+{
+    uint32_t fields = (uint32_t)hdr;
+    m->payload = payload;
+    m->base = r->base;
+    m->capacity = r->capacity;
+    m->position = pos;
+    m->len = fields & BCAST__LEN_MASK;
+    m->user = (uint32_t)(hdr >> 32);
+    m->flags = bcast__msg_flags(fields);
+    m->kind = BCAST__MSG_RING;
+}
+
+/* header validation shared by readers and joining writers: 0 or -errno */
+int bcast__header_check(const uint8_t *base, uint64_t capacity);
+/* size -> capacity, or 0 when size is not BCAST_HEADER_SIZE + a power of two >= 16 */
+uint64_t bcast__capacity_of(size_t size);
+
+/* ---- the ring core: src/arch/<arch>/ring.c ---- */
+
+/* writer */
+void bcast__ring_init(struct bcast_writer *w, const void *metadata, size_t metadata_len);
+void bcast__ring_join(struct bcast_writer *w);
+int bcast__ring_claim(struct bcast_writer *w, size_t len, uint32_t user, uint32_t fields,
+                      void **payload);
+int bcast__ring_commit(struct bcast_writer *w);
+int bcast__ring_abort(struct bcast_writer *w);
+int bcast__ring_send(struct bcast_writer *w, const void *payload, size_t len, uint32_t user,
+                     uint32_t fields);
+
+/* header loads for open/validation */
+uint64_t bcast__ring_load_producer(const uint8_t *base);
+uint64_t bcast__ring_load_claimed(const uint8_t *base);
+uint64_t bcast__ring_load_lap(const uint8_t *base);
+uint8_t bcast__ring_load_ready(const uint8_t *base);
+
+/* reader */
+int bcast__ring_next(struct bcast_reader *r, struct bcast_message *msg);
+ssize_t bcast__ring_receive(struct bcast_reader *r, void *buf, size_t cap,
+                            struct bcast_message *msg);
+ssize_t bcast__ring_read_bulk(struct bcast_reader *r, void *buf, size_t cap,
+                              uint64_t *start_position);
+uint64_t bcast__ring_pending(struct bcast_reader *r);
+void bcast__ring_reset(struct bcast_reader *r);
+/* copy a ring message's payload, then check it was not overwritten */
+ssize_t bcast__ring_message_read(const struct bcast_message *m, void *buf);
+
+/* ---- mmap.c ---- */
+void bcast__mapping_release(struct bcast__mapping *m);
+
+#endif /* BCAST_RING_H */

@@ -1,0 +1,168 @@
+/*
+ * libbcast writer handle: argument checking and the API surface.  The ring
+ * protocol itself is in src/arch/<arch>/ring.c.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "ring.h"
+
+#define WRITER_FLAGS (BCAST_MORE | BCAST_HEARTBEAT)
+
+/* 0 when flags are acceptable for a claim or send */
+static inline int flags_bad(int flags)
+{
+    return (flags & ~WRITER_FLAGS) || flags == (BCAST_MORE | BCAST_HEARTBEAT);
+}
+
+static int check_mem(const void *mem, size_t size, uint64_t *capacity)
+{
+    if (!mem || ((uintptr_t)mem & (BCAST_ALIGNMENT - 1)))
+        return -EINVAL;
+    *capacity = bcast__capacity_of(size);
+    return *capacity ? 0 : -EINVAL;
+}
+
+static struct bcast_writer *writer_new(void *mem, uint64_t capacity)
+{
+    struct bcast_writer *w = calloc(1, sizeof *w);
+    unsigned shift = 0;
+
+    if (!w)
+        return NULL;
+    while (((uint64_t)1 << shift) < capacity)
+        shift++;
+    w->base = mem;
+    w->data = (uint8_t *)mem + BCAST_HEADER_SIZE;
+    w->capacity = capacity;
+    w->mask = capacity - 1;
+    w->lap_shift = shift;
+    w->mtu = bcast__mtu(capacity);
+    w->reserve = bcast__default_reserve(capacity);
+    return w;
+}
+
+BCAST_EXPORT int bcast_writer_create(void *mem, size_t size, const void *metadata,
+                                     size_t metadata_len, struct bcast_writer **out)
+{
+    struct bcast_writer *w;
+    uint64_t capacity;
+    int rc;
+
+    if (!out || metadata_len > BCAST_METADATA_SIZE || (metadata_len && !metadata))
+        return -EINVAL;
+    if ((rc = check_mem(mem, size, &capacity)) < 0)
+        return rc;
+    if (!(w = writer_new(mem, capacity)))
+        return -ENOMEM;
+    bcast__ring_init(w, metadata, metadata_len);
+    *out = w;
+    return 0;
+}
+
+BCAST_EXPORT int bcast_writer_join(void *mem, size_t size, struct bcast_writer **out)
+{
+    struct bcast_writer *w;
+    uint64_t capacity;
+    int rc;
+
+    if (!out)
+        return -EINVAL;
+    if ((rc = check_mem(mem, size, &capacity)) < 0)
+        return rc;
+    if ((rc = bcast__header_check(mem, capacity)) < 0)
+        return rc;
+    if (!(w = writer_new(mem, capacity)))
+        return -ENOMEM;
+    bcast__ring_join(w);
+    *out = w;
+    return 0;
+}
+
+BCAST_EXPORT void bcast_writer_close(struct bcast_writer *w)
+{
+    if (!w)
+        return;
+    if (w->claim_open)
+        bcast__ring_commit(w);
+    if (w->mapping)
+        bcast__mapping_release(w->mapping);
+    free(w);
+}
+
+BCAST_EXPORT size_t bcast_writer_mtu(const struct bcast_writer *w)
+{
+    return w ? (size_t)w->mtu : 0;
+}
+
+BCAST_EXPORT size_t bcast_writer_capacity(const struct bcast_writer *w)
+{
+    return w ? (size_t)w->capacity : 0;
+}
+
+BCAST_EXPORT uint64_t bcast_writer_position(const struct bcast_writer *w)
+{
+    return w ? w->position : 0;
+}
+
+BCAST_EXPORT int bcast_writer_claim(struct bcast_writer *w, size_t len, uint32_t user_defined,
+                                    int flags, void **payload)
+{
+    if (bcast__unlikely(!w || !payload || flags_bad(flags)))
+        return -EINVAL;
+    if (bcast__unlikely(w->claim_open))
+        return -EBUSY;
+    if (bcast__unlikely(len > w->mtu))
+        return -EMSGSIZE;
+    return bcast__ring_claim(w, len, user_defined, (uint32_t)flags, payload);
+}
+
+BCAST_EXPORT int bcast_writer_commit(struct bcast_writer *w)
+{
+    if (bcast__unlikely(!w || !w->claim_open))
+        return -EINVAL;
+    return bcast__ring_commit(w);
+}
+
+BCAST_EXPORT int bcast_writer_abort(struct bcast_writer *w)
+{
+    if (!w || !w->claim_open)
+        return -EINVAL;
+    return bcast__ring_abort(w);
+}
+
+BCAST_EXPORT int bcast_writer_send(struct bcast_writer *w, const void *payload, size_t len,
+                                   uint32_t user_defined, int flags)
+{
+    if (bcast__unlikely(!w || (!payload && len) || flags_bad(flags)))
+        return -EINVAL;
+    if (bcast__unlikely(w->claim_open))
+        return -EBUSY;
+    if (bcast__unlikely(len > w->mtu))
+        return -EMSGSIZE;
+    return bcast__ring_send(w, payload ? payload : (const void *)w, len, user_defined,
+                            (uint32_t)flags);
+}
+
+BCAST_EXPORT int bcast_writer_heartbeat(struct bcast_writer *w, uint32_t user_defined)
+{
+    if (!w)
+        return -EINVAL;
+    if (w->claim_open)
+        return -EBUSY;
+    return bcast__ring_send(w, w, 0, user_defined, BCAST_HEARTBEAT);
+}
+
+BCAST_EXPORT int bcast_writer_set_reserve(struct bcast_writer *w, size_t bytes)
+{
+    if (!w || (bytes & 7) || bytes > w->capacity / 2)
+        return -EINVAL;
+    if (w->claim_open)
+        return -EBUSY;
+    w->reserve = bytes;
+    return 0;
+}
