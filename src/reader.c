@@ -37,6 +37,7 @@ static int reader_new(const void *mem, uint64_t capacity, uint64_t position,
     r->mtu = bcast__mtu(capacity);
     r->position = position;
     r->producer = position; /* forces a producer load on the first read */
+    r->fast_max = BCAST__FAST_MAX + 1;
     *out = r;
     return 0;
 }
@@ -128,20 +129,34 @@ BCAST_EXPORT const void *bcast_reader_metadata(const struct bcast_reader *r)
     return r ? r->base + BCAST__OFF_METADATA : NULL;
 }
 
-BCAST_EXPORT int bcast_reader_next(struct bcast_reader *r, struct bcast_message *msg)
+int bcast__next_slow(struct bcast_reader *r, struct bcast_message *msg)
 {
-    if (bcast__unlikely(!r || !msg))
+    if (!r || !msg)
         return -EINVAL;
     return bcast__ring_next(r, msg);
 }
 
-BCAST_EXPORT ssize_t bcast_reader_receive(struct bcast_reader *r, void *buf, size_t cap,
-                                          struct bcast_message *msg)
+ssize_t bcast__receive_slow(struct bcast_reader *r, void *buf, size_t cap,
+                            struct bcast_message *msg)
 {
-    if (bcast__unlikely(!r || (!buf && cap)))
+    if (!r || (!buf && cap))
         return -EINVAL;
     return bcast__ring_receive(r, buf, cap, msg);
 }
+
+#ifndef BCAST_ARCH_FAST_PATHS
+/* this ring core has no fast paths: the checked general paths are the API */
+int bcast__reader_next(struct bcast_reader *r, struct bcast_message *msg)
+    __attribute__((alias("bcast__next_slow")));
+BCAST_EXPORT int bcast_reader_next(struct bcast_reader *r, struct bcast_message *msg)
+    __attribute__((alias("bcast__next_slow")));
+ssize_t bcast__reader_receive(struct bcast_reader *r, void *buf, size_t cap,
+                              struct bcast_message *msg)
+    __attribute__((alias("bcast__receive_slow")));
+BCAST_EXPORT ssize_t bcast_reader_receive(struct bcast_reader *r, void *buf, size_t cap,
+                                          struct bcast_message *msg)
+    __attribute__((alias("bcast__receive_slow")));
+#endif
 
 BCAST_EXPORT int bcast_reader_skip(struct bcast_reader *r)
 {
@@ -160,7 +175,7 @@ BCAST_EXPORT int bcast_reader_poll(struct bcast_reader *r, bcast_handler fn, voi
     if (limit > INT_MAX)
         limit = INT_MAX;
     while ((size_t)n < limit) {
-        if ((rc = bcast__ring_next(r, &r->poll_msg)) < 0)
+        if ((rc = bcast__reader_next(r, &r->poll_msg)) < 0)
             break;
         n++;
         if (fn(&r->poll_msg, ctx))
@@ -179,6 +194,7 @@ BCAST_EXPORT void bcast_reader_set_filter(struct bcast_reader *r, bcast_filter k
         return;
     r->filter = keep;
     r->filter_ctx = keep ? ctx : NULL;
+    r->fast_max = keep ? 0 : BCAST__FAST_MAX + 1; /* filtered reads take the general path */
 }
 
 BCAST_EXPORT ssize_t bcast_reader_read_bulk(struct bcast_reader *r, void *buf, size_t cap,

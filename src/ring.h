@@ -10,6 +10,7 @@
 #ifndef BCAST_RING_H
 #define BCAST_RING_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -77,6 +78,11 @@ struct bcast_writer {
     uint32_t train;        /* BCAST__CONT while a fragment train is open */
     int claim_open;
     unsigned lap_shift;    /* log2(capacity) */
+    /* fast-path bounds, kept by the ring core (the generic core ignores them):
+       a send takes the fast path when len < fast_bound and its frame ends at
+       or before limit (never past the frontier nor the end of the lap) */
+    uint64_t fast_bound;   /* min(mtu, BCAST__FAST_MAX) + 1; 0 while a claim or train is open */
+    uint64_t limit;
     /* cold */
     uint8_t *base;
     uint64_t capacity;
@@ -106,6 +112,7 @@ struct bcast_reader {
     uint64_t producer;     /* cached producer_position; == position, or ahead of it */
     bcast_filter filter;
     void *filter_ctx;
+    uint64_t fast_max;     /* BCAST__FAST_MAX + 1, or 0 while a filter is set */
     /* cold */
     const uint8_t *base;
     uint64_t capacity;
@@ -121,10 +128,27 @@ static inline uint64_t bcast__align8(uint64_t n)
     return (n + 7u) & ~(uint64_t)7u;
 }
 
-/* frame length of a payload of len bytes */
+/* frame length of a payload of len bytes: 8 + round_up(len, 8) */
 static inline uint64_t bcast__frame_len(uint64_t len)
 {
-    return BCAST__FRAME_HDR + bcast__align8(len);
+    return (len + 15) & ~(uint64_t)7;
+}
+
+/* the largest payload the fast paths of a ring core copy inline */
+#define BCAST__FAST_MAX 64
+
+/* argument checks of bcast_writer_send and the claim: 0 or -errno */
+static inline int bcast__send_check(const struct bcast_writer *w, const void *payload,
+                                    size_t len, int flags)
+{
+    if (!w || (!payload && len) || (flags & ~(BCAST_MORE | BCAST_HEARTBEAT)) ||
+        flags == (BCAST_MORE | BCAST_HEARTBEAT))
+        return -EINVAL;
+    if (w->claim_open)
+        return -EBUSY;
+    if (len > w->mtu)
+        return -EMSGSIZE;
+    return 0;
 }
 
 static inline int bcast__is_pow2(uint64_t n)
@@ -199,6 +223,27 @@ static inline void bcast__msg_fill(struct bcast_message *m, const struct bcast_r
 int bcast__header_check(const uint8_t *base, uint64_t capacity);
 /* size -> capacity, or 0 when size is not BCAST_HEADER_SIZE + a power of two >= 16 */
 uint64_t bcast__capacity_of(size_t size);
+
+/*
+ * ---- the hot entry points ----
+ * bcast_writer_send, bcast_reader_next and bcast_reader_receive are defined
+ * once, together with hidden twins (bcast__writer_send, bcast__reader_next,
+ * bcast__reader_receive) for calls from inside the library.  A ring core
+ * that has fast paths (config.h: BCAST_ARCH_FAST_PATHS) defines them as one
+ * leaf function each and falls back to the checked general paths below;
+ * otherwise writer.c and reader.c define them as those general paths.
+ */
+int bcast__writer_send(struct bcast_writer *w, const void *payload, size_t len, uint32_t user,
+                       int flags);
+int bcast__reader_next(struct bcast_reader *r, struct bcast_message *msg);
+ssize_t bcast__reader_receive(struct bcast_reader *r, void *buf, size_t cap,
+                              struct bcast_message *msg);
+/* checked general paths (writer.c, reader.c) */
+int bcast__send_slow(struct bcast_writer *w, const void *payload, size_t len, uint32_t user,
+                     int flags);
+int bcast__next_slow(struct bcast_reader *r, struct bcast_message *msg);
+ssize_t bcast__receive_slow(struct bcast_reader *r, void *buf, size_t cap,
+                            struct bcast_message *msg);
 
 /* ---- the ring core: src/arch/<arch>/ring.c ---- */
 

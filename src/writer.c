@@ -11,14 +11,6 @@
 
 #include "ring.h"
 
-#define WRITER_FLAGS (BCAST_MORE | BCAST_HEARTBEAT)
-
-/* 0 when flags are acceptable for a claim or send */
-static inline int flags_bad(int flags)
-{
-    return (flags & ~WRITER_FLAGS) || flags == (BCAST_MORE | BCAST_HEARTBEAT);
-}
-
 static int check_mem(const void *mem, size_t size, uint64_t *capacity)
 {
     if (!mem || ((uintptr_t)mem & (BCAST_ALIGNMENT - 1)))
@@ -112,12 +104,10 @@ BCAST_EXPORT uint64_t bcast_writer_position(const struct bcast_writer *w)
 BCAST_EXPORT int bcast_writer_claim(struct bcast_writer *w, size_t len, uint32_t user_defined,
                                     int flags, void **payload)
 {
-    if (bcast__unlikely(!w || !payload || flags_bad(flags)))
-        return -EINVAL;
-    if (bcast__unlikely(w->claim_open))
-        return -EBUSY;
-    if (bcast__unlikely(len > w->mtu))
-        return -EMSGSIZE;
+    int rc = bcast__send_check(w, w, len, flags);
+
+    if (rc < 0 || !payload)
+        return rc < 0 ? rc : -EINVAL;
     return bcast__ring_claim(w, len, user_defined, (uint32_t)flags, payload);
 }
 
@@ -135,18 +125,25 @@ BCAST_EXPORT int bcast_writer_abort(struct bcast_writer *w)
     return bcast__ring_abort(w);
 }
 
+int bcast__send_slow(struct bcast_writer *w, const void *payload, size_t len, uint32_t user,
+                     int flags)
+{
+    int rc = bcast__send_check(w, payload, len, flags);
+
+    if (rc < 0)
+        return rc;
+    /* a zero-length send may pass NULL; the copy of 0 bytes wants a pointer */
+    return bcast__ring_send(w, payload ? payload : (const void *)w, len, user, (uint32_t)flags);
+}
+
+#ifndef BCAST_ARCH_FAST_PATHS
+/* this ring core has no fast paths: the checked general path is the API */
+int bcast__writer_send(struct bcast_writer *w, const void *payload, size_t len, uint32_t user,
+                       int flags) __attribute__((alias("bcast__send_slow")));
 BCAST_EXPORT int bcast_writer_send(struct bcast_writer *w, const void *payload, size_t len,
                                    uint32_t user_defined, int flags)
-{
-    if (bcast__unlikely(!w || (!payload && len) || flags_bad(flags)))
-        return -EINVAL;
-    if (bcast__unlikely(w->claim_open))
-        return -EBUSY;
-    if (bcast__unlikely(len > w->mtu))
-        return -EMSGSIZE;
-    return bcast__ring_send(w, payload ? payload : (const void *)w, len, user_defined,
-                            (uint32_t)flags);
-}
+    __attribute__((alias("bcast__send_slow")));
+#endif
 
 BCAST_EXPORT int bcast_writer_heartbeat(struct bcast_writer *w, uint32_t user_defined)
 {

@@ -27,6 +27,8 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#include "config.h"
+
 #include <errno.h>
 #include <stdatomic.h>
 #include <string.h>

@@ -22,6 +22,8 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#include "config.h"
+
 #include <errno.h>
 #include <string.h>
 
@@ -47,10 +49,58 @@ static inline void st64(void *p, uint64_t v)
 #define PRODUCER(base) ((base) + BCAST__OFF_PRODUCER)
 #define CLAIMED(base) ((base) + BCAST__OFF_CLAIMED)
 
-/* small copies inline; longer ones to libc */
-static inline void copy_payload(void *dst, const void *src, size_t len)
+/*
+ * Payload copies.  copy_small handles up to SMALL_COPY bytes with
+ * overlapping moves of the largest size that fits (no call, no loop), so
+ * the hot paths that use it are leaf functions; only bytes [0, n) of dst
+ * are written.  Longer payloads take the general paths, which call libc.
+ */
+#define SMALL_COPY 64
+
+static inline void copy_small(uint8_t *d, const uint8_t *s, size_t n)
 {
-    memcpy(dst, src, len);
+    if (n >= 16) {
+        if (n > 32) {
+            __builtin_memcpy(d + 16, s + 16, 16);
+            __builtin_memcpy(d + n - 32, s + n - 32, 16);
+        }
+        __builtin_memcpy(d, s, 16);
+        __builtin_memcpy(d + n - 16, s + n - 16, 16);
+    } else if (n >= 8) {
+        __builtin_memcpy(d, s, 8);
+        __builtin_memcpy(d + n - 8, s + n - 8, 8);
+    } else if (n >= 4) {
+        __builtin_memcpy(d, s, 4);
+        __builtin_memcpy(d + n - 4, s + n - 4, 4);
+    } else if (n) {
+        d[0] = s[0];
+        d[n / 2] = s[n / 2];
+        d[n - 1] = s[n - 1];
+    }
+}
+
+static inline void copy_payload(void *dst, const void *src, size_t n)
+{
+    if (n <= SMALL_COPY)
+        copy_small(dst, src, n);
+    else
+        memcpy(dst, src, n);
+}
+
+/*
+ * Recompute the writer's fast-path bounds after every general-path step:
+ * the fast path may write frames ending at or before limit, which is the
+ * published frontier or the end of the current lap, whichever is first (at
+ * a lap boundary that is the position itself, so the first frame of a lap,
+ * which updates lap_count, always takes the general path).
+ */
+static inline void fast_refresh(struct bcast_writer *w)
+{
+    uint64_t lap_end = (w->position + w->mask) & ~w->mask;
+
+    w->limit = bcast__after(lap_end, w->frontier) ? w->frontier : lap_end;
+    w->fast_bound = (w->claim_open || w->train) ? 0
+                    : (w->mtu < BCAST__FAST_MAX ? w->mtu : BCAST__FAST_MAX) + 1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -76,6 +126,7 @@ void bcast__ring_init(struct bcast_writer *w, const void *metadata, size_t metad
     *(volatile uint8_t *)(b + BCAST__OFF_READY) = 1;
     w->position = 0;
     w->frontier = 0;
+    fast_refresh(w);
 }
 
 void bcast__ring_join(struct bcast_writer *w)
@@ -84,6 +135,7 @@ void bcast__ring_join(struct bcast_writer *w)
     uint64_t c = ld64(CLAIMED(w->base));
     w->position = p;
     w->frontier = bcast__after(c, p) ? c : p;
+    fast_refresh(w);
 }
 
 uint64_t bcast__ring_load_producer(const uint8_t *base)
@@ -181,6 +233,7 @@ int bcast__ring_claim(struct bcast_writer *w, size_t len, uint32_t user, uint32_
     w->claim_user = user;
     w->claim_fields = frame_fields(w, (int)flags);
     w->claim_open = 1;
+    fast_refresh(w);
     *payload = w->data + (pos & w->mask) + BCAST__FRAME_HDR;
     return 0;
 }
@@ -193,6 +246,7 @@ int bcast__ring_commit(struct bcast_writer *w)
             ((uint64_t)w->claim_user << 32) | fields | w->claim_len);
     train_update(w, fields);
     w->claim_open = 0;
+    fast_refresh(w);
     return 0;
 }
 
@@ -203,9 +257,11 @@ int bcast__ring_abort(struct bcast_writer *w)
     /* the claim becomes a padding frame of the same length; the train is untouched */
     publish(w, w->claim_pos, BCAST__FRAME_HDR + alen, BCAST__FIN | BCAST__PAD | alen);
     w->claim_open = 0;
+    fast_refresh(w);
     return 0;
 }
 
+/* the general send: any flags and length, padding, a new frontier */
 int bcast__ring_send(struct bcast_writer *w, const void *payload, size_t len, uint32_t user,
                      uint32_t flags)
 {
@@ -216,8 +272,50 @@ int bcast__ring_send(struct bcast_writer *w, const void *payload, size_t len, ui
     copy_payload(w->data + (pos & w->mask) + BCAST__FRAME_HDR, payload, len);
     publish(w, pos, flen, ((uint64_t)user << 32) | fields | (uint32_t)len);
     train_update(w, fields);
+    fast_refresh(w);
     return 0;
 }
+
+/*
+ * The fast send: a whole message of at most BCAST__FAST_MAX bytes, no claim
+ * or train open, ending inside the frontier and the lap (no padding, no
+ * frontier store, no lap_count store).  A leaf function; anything else, and
+ * every argument error, goes to the checked general path.
+ */
+int bcast__writer_send(struct bcast_writer *w, const void *payload, size_t len, uint32_t user,
+                       int flags)
+{
+    uint64_t pos, end;
+    uint8_t *data, *frame;
+
+    if (bcast__unlikely(!w))
+        return -EINVAL;
+    if (bcast__unlikely(!payload))
+        goto general;
+    if (bcast__unlikely(flags))
+        goto general;
+    if (bcast__unlikely(len >= w->fast_bound))
+        goto general;
+    pos = w->position;
+    end = pos + bcast__frame_len(len);
+    if (bcast__unlikely(bcast__after(end, w->limit)))
+        goto general;
+    data = w->data;
+    frame = data + (pos & w->mask);
+    copy_small(frame + BCAST__FRAME_HDR, payload, len);
+    /* len < fast_bound <= BCAST__FAST_MAX + 1: it fits the length field as it is */
+    st64(frame, ((uint64_t)user << 32) | BCAST__FIN | len);
+    smp_wmb(); /* payload and header before producer */
+    w->position = end;
+    st64(data - BCAST_HEADER_SIZE + BCAST__OFF_PRODUCER, end);
+    return 0;
+general:
+    return bcast__send_slow(w, payload, len, user, flags);
+}
+
+BCAST_EXPORT int bcast_writer_send(struct bcast_writer *w, const void *payload, size_t len,
+                                   uint32_t user_defined, int flags)
+    __attribute__((alias("bcast__writer_send")));
 
 /* ------------------------------------------------------------------ */
 /* reader                                                              */
@@ -229,7 +327,7 @@ int bcast__ring_send(struct bcast_writer *w, const void *payload, size_t len, ui
  */
 static inline int64_t next_frame(struct bcast_reader *r, uint64_t *hdr_out)
 {
-    const uint64_t cap = r->mask + 1;
+    const uint64_t cap = r->capacity;
 
     for (;;) {
         uint64_t pos = r->position, idx, hdr, flen;
@@ -301,6 +399,140 @@ ssize_t bcast__ring_receive(struct bcast_reader *r, void *buf, size_t cap,
         bcast__msg_fill(msg, r, pos, hdr, payload);
     return (ssize_t)len;
 }
+
+/* shared words addressed from the data section, which a hot path holds anyway */
+#define D_PRODUCER(data) ((data) - BCAST_HEADER_SIZE + BCAST__OFF_PRODUCER)
+#define D_CLAIMED(data) ((data) - BCAST_HEADER_SIZE + BCAST__OFF_CLAIMED)
+
+/*
+ * Load the header of the frame at the reader's position.  When the reader
+ * has caught up with its cached producer position, the producer and the
+ * frame header are loaded back to back, before the branch: the two cache
+ * line transfers overlap instead of following each other (TSO keeps the
+ * second load from passing the first).  Returns 0, or -EAGAIN.
+ */
+static inline int load_head(struct bcast_reader *r, const uint8_t *data, uint64_t pos,
+                            uint64_t idx, uint64_t *hdr)
+{
+    if (pos == r->producer) {
+        uint64_t p = ld64(D_PRODUCER(data));
+        smp_rmb(); /* producer before the frame */
+        *hdr = ld64(data + idx);
+        if (!bcast__after(p, pos))
+            return -EAGAIN;
+        r->producer = p;
+    } else {
+        *hdr = ld64(data + idx);
+    }
+    return 0;
+}
+
+/*
+ * The fast lazy read: a frame that is not padding, not filtered, and ends
+ * inside the ring and the committed data.  Anything else goes to the general path, which reads the
+ * frame again from the start and checks it in full.
+ */
+int bcast__reader_next(struct bcast_reader *r, struct bcast_message *msg)
+{
+    const uint8_t *data;
+    uint64_t pos, idx, hdr, flen;
+    uint32_t fl;
+
+    if (bcast__unlikely(!r))
+        return -EINVAL;
+    if (bcast__unlikely(!msg))
+        return -EINVAL;
+    data = r->data;
+    pos = r->position;
+    idx = pos & r->mask;
+    if (load_head(r, data, pos, idx, &hdr) < 0)
+        return -EAGAIN;
+    smp_rmb(); /* frame header before the frontier */
+    if (bcast__unlikely(ld64(D_CLAIMED(data)) - pos > r->capacity))
+        return -ENOBUFS;
+    fl = (uint32_t)hdr & (BCAST__LEN_MASK | BCAST__PAD); /* padding is >= fast_max */
+    flen = bcast__frame_len(fl);
+    if (bcast__unlikely(fl >= r->fast_max || idx + flen > r->capacity ||
+                        flen > r->producer - pos))
+        return bcast__next_slow(r, msg);
+    r->position = pos + flen;
+    bcast__msg_fill(msg, r, pos, hdr, data + idx + BCAST__FRAME_HDR);
+    return 0;
+}
+
+BCAST_EXPORT int bcast_reader_next(struct bcast_reader *r, struct bcast_message *msg)
+    __attribute__((alias("bcast__reader_next")));
+
+/* the fast paths' answer for "this frame needs the general path" (not an errno) */
+#define GENERAL (-4096 - 1)
+
+/*
+ * The fast eager read: the same frames as the fast lazy read, copied with
+ * the inline small copy.  The frontier is checked once, after the header
+ * and the payload were both read, against the frame's position (the bound
+ * of the header, stricter than the payload's): what was read is good only
+ * if nothing from the frame's first byte on was overwritten.  A header that
+ * looks wrong is never trusted: the general path reads it again and checks
+ * the frontier before judging it.  Returns the length, -EAGAIN, -ENOBUFS or
+ * GENERAL; *pos_out and *hdr_out describe the frame read.
+ */
+static inline ssize_t receive_core(struct bcast_reader *r, void *buf, size_t cap,
+                                   uint64_t *pos_out, uint64_t *hdr_out)
+{
+    const uint8_t *data = r->data;
+    uint64_t pos = r->position, idx = pos & r->mask, hdr, flen;
+    uint32_t fl;
+
+    if (load_head(r, data, pos, idx, &hdr) < 0)
+        return -EAGAIN;
+    fl = (uint32_t)hdr & (BCAST__LEN_MASK | BCAST__PAD); /* padding is >= fast_max */
+    flen = bcast__frame_len(fl);
+    if (bcast__unlikely(fl >= r->fast_max || fl > cap || idx + flen > r->capacity ||
+                        flen > r->producer - pos))
+        return GENERAL;
+    copy_small(buf, data + idx + BCAST__FRAME_HDR, fl);
+    smp_rmb(); /* header and payload before the frontier */
+    if (bcast__unlikely(ld64(D_CLAIMED(data)) - pos > r->capacity))
+        return -ENOBUFS;
+    r->position = pos + flen;
+    *pos_out = pos;
+    *hdr_out = hdr;
+    return (ssize_t)fl;
+}
+
+/* a receive that also fills a message */
+static __attribute__((noinline)) ssize_t receive_msg(struct bcast_reader *r, void *buf,
+                                                     size_t cap, struct bcast_message *msg)
+{
+    uint64_t pos, hdr;
+    ssize_t rc = receive_core(r, buf, cap, &pos, &hdr);
+
+    if (rc == GENERAL)
+        return bcast__receive_slow(r, buf, cap, msg);
+    if (rc >= 0)
+        bcast__msg_fill(msg, r, pos, hdr, r->data + (pos & r->mask) + BCAST__FRAME_HDR);
+    return rc;
+}
+
+ssize_t bcast__reader_receive(struct bcast_reader *r, void *buf, size_t cap,
+                              struct bcast_message *msg)
+{
+    uint64_t pos, hdr;
+    ssize_t rc;
+
+    if (bcast__unlikely(!r || !buf))
+        return bcast__receive_slow(r, buf, cap, msg);
+    if (msg)
+        return receive_msg(r, buf, cap, msg);
+    rc = receive_core(r, buf, cap, &pos, &hdr);
+    if (bcast__unlikely(rc == GENERAL))
+        return bcast__receive_slow(r, buf, cap, NULL);
+    return rc;
+}
+
+BCAST_EXPORT ssize_t bcast_reader_receive(struct bcast_reader *r, void *buf, size_t cap,
+                                          struct bcast_message *msg)
+    __attribute__((alias("bcast__reader_receive")));
 
 ssize_t bcast__ring_message_read(const struct bcast_message *m, void *buf)
 {
@@ -390,3 +622,4 @@ ssize_t bcast__ring_read_bulk(struct bcast_reader *r, void *buf, size_t cap,
         *start_position = start;
     return (ssize_t)off;
 }
+

@@ -1,0 +1,684 @@
+/*
+ * bcast-bench: libbcast benchmarks, in the shapes of BENCHMARKS.md.
+ *
+ *   bcast-bench rtt        [--shm] [--cpus A,B] [--json]
+ *   bcast-bench throughput [--readers N] [--api next|poll|bulk] [--size B]
+ *                          [--messages N] [--dir DIR] [--cpus W,R1,R2...] [--json]
+ *   bcast-bench ops        [--mode write|write+read] [--iterations N] [--json]
+ *
+ * Only the public API of libbcast is used.  Times come from
+ * clock_gettime(CLOCK_MONOTONIC); percentiles from the full sample array.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#define _GNU_SOURCE
+#include <bcast.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_CPUS 64
+#define EXIT_USAGE 1
+#define EXIT_RUNTIME 2
+
+struct opts {
+    int cpus[MAX_CPUS];
+    int ncpus;
+    int json;
+    int shm;
+    int readers;
+    const char *api;
+    size_t size;
+    uint64_t messages;
+    uint64_t iterations;
+    const char *mode;
+    const char *dir;
+    int blocks;
+};
+
+static struct opts o = {
+    .readers = 1, .api = "poll", .size = 73, .messages = 10000000,
+    .iterations = 1000000, .mode = "write+read", .dir = "/dev/shm", .blocks = 11,
+};
+
+static void die(const char *what, int rc)
+{
+    fprintf(stderr, "bcast-bench: %s: %s\n", what, bcast_strerror(rc));
+    exit(EXIT_RUNTIME);
+}
+
+static inline uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+static int ncpus_online(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+/* CPU for role i: from --cpus, else i modulo the online CPUs (writer on 0) */
+static int cpu_for(int i)
+{
+    if (o.ncpus)
+        return o.cpus[i < o.ncpus ? i : o.ncpus - 1];
+    if (i == 0)
+        return 0;
+    return ncpus_online() > 1 ? 1 + (i - 1) % (ncpus_online() - 1) : 0;
+}
+
+static void pin(int cpu)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (sched_setaffinity(0, sizeof set, &set) < 0)
+        fprintf(stderr, "bcast-bench: cannot pin to CPU %d: %s\n", cpu, strerror(errno));
+}
+
+static void *alloc_channel(size_t capacity, size_t *size)
+{
+    void *mem;
+    *size = bcast_channel_size(capacity);
+    mem = aligned_alloc(BCAST_ALIGNMENT, *size);
+    if (!mem)
+        die("aligned_alloc", -ENOMEM);
+    memset(mem, 0, *size);
+    return mem;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static uint64_t pct(const uint64_t *sorted, size_t n, double p)
+{
+    size_t i = (size_t)(p / 100.0 * (double)(n - 1) + 0.5);
+    return sorted[i < n ? i : n - 1];
+}
+
+/* ------------------------------------------------------------------ */
+/* rtt                                                                 */
+
+#define RTT_WARMUP 100000
+#define RTT_MEASURED 1000000
+#define LINE 128
+
+/* the raw floor: one 64-bit word per direction, each on its own line */
+struct pingpong {
+    _Alignas(LINE) _Atomic uint64_t ping;
+    _Alignas(LINE) _Atomic uint64_t pong;
+};
+
+struct rtt_side {
+    struct pingpong *pp;
+    void *mem_a, *mem_b; /* heap channels (threads) */
+    size_t size;
+    const char *path_a, *path_b; /* files (--shm) */
+    uint64_t per_block;
+};
+
+/* block k of the schedule is floor when k is even, library when odd */
+static void rtt_echo(struct rtt_side *s)
+{
+    struct bcast_reader *ra;
+    struct bcast_writer *wb;
+    uint64_t buf[8];
+    int rc;
+
+    if (s->path_a) {
+        while ((rc = bcast_reader_open_file_at(s->path_a, 0, 0, &ra)) == -EAGAIN || rc == -ENOENT)
+            cpu_relax();
+        if (rc < 0 || (rc = bcast_writer_join_file(s->path_b, 0, &wb)) < 0)
+            die("rtt echo open", rc);
+    } else if ((rc = bcast_reader_open_at(s->mem_a, s->size, 0, &ra)) < 0 ||
+               (rc = bcast_writer_join(s->mem_b, s->size, &wb)) < 0) {
+        die("rtt echo open", rc);
+    }
+    for (int k = 0; k < 2 * o.blocks; k++) {
+        uint64_t n = k < 2 ? RTT_WARMUP : s->per_block, base = (uint64_t)k << 40;
+        if (k % 2 == 0) {
+            for (uint64_t i = 1; i <= n; i++) {
+                while (atomic_load_explicit(&s->pp->ping, memory_order_acquire) != base + i)
+                    ;
+                atomic_store_explicit(&s->pp->pong, base + i, memory_order_release);
+            }
+        } else {
+            for (uint64_t i = 0; i < n; i++) {
+                ssize_t len;
+                while ((len = bcast_reader_receive(ra, buf, sizeof buf, NULL)) == -EAGAIN)
+                    ;
+                if (len < 0)
+                    die("rtt echo receive", (int)len);
+                if ((rc = bcast_writer_send(wb, buf, (size_t)len, 0, 0)) < 0)
+                    die("rtt echo send", rc);
+            }
+        }
+    }
+    bcast_reader_close(ra);
+    bcast_writer_close(wb);
+}
+
+static void *rtt_echo_thread(void *arg)
+{
+    pin(cpu_for(1));
+    rtt_echo(arg);
+    return NULL;
+}
+
+static void print_lat(const char *name, uint64_t *v, size_t n, uint64_t floor_p50)
+{
+    qsort(v, n, sizeof *v, cmp_u64);
+    uint64_t p50 = pct(v, n, 50), p90 = pct(v, n, 90), p99 = pct(v, n, 99),
+             p999 = pct(v, n, 99.9), max = v[n - 1];
+    double ratio = floor_p50 ? (double)p50 / (double)floor_p50 : 1.0;
+    if (o.json)
+        printf("{\"bench\":\"rtt\",\"case\":\"%s\",\"mode\":\"%s\",\"cpus\":[%d,%d],"
+               "\"samples\":%zu,\"p50_ns\":%" PRIu64 ",\"p90_ns\":%" PRIu64
+               ",\"p99_ns\":%" PRIu64 ",\"p999_ns\":%" PRIu64 ",\"max_ns\":%" PRIu64
+               ",\"ratio\":%.3f}\n",
+               name, o.shm ? "processes" : "threads", cpu_for(0), cpu_for(1), n, p50, p90, p99,
+               p999, max, ratio);
+    else
+        printf("%-8s %9zu %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %10" PRIu64
+               " %7.3f\n",
+               name, n, p50, p90, p99, p999, max, ratio);
+}
+
+static int cmd_rtt(void)
+{
+    struct rtt_side s = {0};
+    struct bcast_writer *wa;
+    struct bcast_reader *rb;
+    char path_a[256], path_b[256];
+    uint64_t *lib, *flr, nl = 0, nf = 0, buf[8];
+    pthread_t th;
+    pid_t child = 0;
+    int rc;
+
+    s.per_block = RTT_MEASURED / (uint64_t)(o.blocks - 1);
+    lib = malloc(sizeof *lib * RTT_MEASURED);
+    flr = malloc(sizeof *flr * RTT_MEASURED);
+    s.pp = mmap(NULL, sizeof *s.pp, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (!lib || !flr || s.pp == MAP_FAILED)
+        die("memory", -ENOMEM);
+    memset(s.pp, 0, sizeof *s.pp);
+
+    if (o.shm) {
+        snprintf(path_a, sizeof path_a, "%s/bcast-bench-rtt-a.%d", o.dir, (int)getpid());
+        snprintf(path_b, sizeof path_b, "%s/bcast-bench-rtt-b.%d", o.dir, (int)getpid());
+        s.path_a = path_a;
+        s.path_b = path_b;
+        if ((rc = bcast_writer_create_file(path_a, 65536, 0, &wa)) < 0)
+            die(path_a, rc);
+        {
+            struct bcast_writer *tmp;
+            if ((rc = bcast_writer_create_file(path_b, 65536, 0, &tmp)) < 0)
+                die(path_b, rc);
+            bcast_writer_close(tmp); /* the echo process joins it */
+        }
+        if ((rc = bcast_reader_open_file_at(path_b, 0, 0, &rb)) < 0)
+            die(path_b, rc);
+        child = fork();
+        if (child < 0)
+            die("fork", -errno);
+        if (child == 0) {
+            pin(cpu_for(1));
+            rtt_echo(&s);
+            _exit(0);
+        }
+    } else {
+        s.mem_a = alloc_channel(65536, &s.size);
+        s.mem_b = alloc_channel(65536, &s.size);
+        if ((rc = bcast_writer_create(s.mem_a, s.size, NULL, 0, &wa)) < 0)
+            die("create", rc);
+        {
+            struct bcast_writer *tmp;
+            if ((rc = bcast_writer_create(s.mem_b, s.size, NULL, 0, &tmp)) < 0)
+                die("create", rc);
+            bcast_writer_close(tmp);
+        }
+        if ((rc = bcast_reader_open_at(s.mem_b, s.size, 0, &rb)) < 0)
+            die("open", rc);
+        if (pthread_create(&th, NULL, rtt_echo_thread, &s) != 0)
+            die("pthread_create", -EAGAIN);
+    }
+    pin(cpu_for(0));
+
+    for (int k = 0; k < 2 * o.blocks; k++) {
+        uint64_t n = k < 2 ? RTT_WARMUP : s.per_block, base = (uint64_t)k << 40;
+        int keep = k >= 2;
+        if (k % 2 == 0) {
+            for (uint64_t i = 1; i <= n; i++) {
+                uint64_t t0 = now_ns();
+                atomic_store_explicit(&s.pp->ping, base + i, memory_order_release);
+                while (atomic_load_explicit(&s.pp->pong, memory_order_acquire) != base + i)
+                    ;
+                if (keep)
+                    flr[nf++] = now_ns() - t0;
+            }
+        } else {
+            for (uint64_t i = 0; i < n; i++) {
+                uint64_t t0 = now_ns();
+                ssize_t len;
+                if ((rc = bcast_writer_send(wa, &t0, sizeof t0, 0, 0)) < 0)
+                    die("send", rc);
+                while ((len = bcast_reader_receive(rb, buf, sizeof buf, NULL)) == -EAGAIN)
+                    ;
+                if (len != sizeof t0 || buf[0] != t0)
+                    die("rtt: echo mismatch", len < 0 ? (int)len : -EBADMSG);
+                if (keep)
+                    lib[nl++] = now_ns() - t0;
+            }
+        }
+    }
+    if (o.shm) {
+        int st;
+        waitpid(child, &st, 0);
+        unlink(path_a);
+        unlink(path_b);
+        {
+            char lk[300];
+            snprintf(lk, sizeof lk, "%s.lock", path_a);
+            unlink(lk);
+            snprintf(lk, sizeof lk, "%s.lock", path_b);
+            unlink(lk);
+        }
+    } else {
+        pthread_join(th, NULL);
+    }
+    if (!o.json) {
+        printf("rtt: 8-byte round trips, 64 KiB channels, %s on CPUs %d,%d; %d blocks of %" PRIu64
+               " each side, first discarded\n",
+               o.shm ? "two processes over /dev/shm" : "two threads", cpu_for(0), cpu_for(1),
+               o.blocks - 1, s.per_block);
+        printf("%-8s %9s %8s %8s %8s %8s %10s %7s\n", "case", "samples", "p50", "p90", "p99",
+               "p99.9", "max", "ratio");
+    }
+    qsort(flr, nf, sizeof *flr, cmp_u64);
+    uint64_t floor_p50 = pct(flr, nf, 50);
+    print_lat("floor", flr, nf, floor_p50);
+    print_lat("bcast", lib, nl, floor_p50);
+    bcast_writer_close(wa);
+    bcast_reader_close(rb);
+    free(lib);
+    free(flr);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* throughput                                                          */
+
+struct tp_reader {
+    pthread_t th;
+    int cpu;
+    const char *path;
+    uint64_t received;
+    uint64_t overruns;
+    uint64_t done_ns;
+    int err;
+    char pad[64];
+};
+
+static _Atomic int tp_writer_done;
+static _Atomic int tp_ready;
+
+static int tp_count(const struct bcast_message *m, void *ctx)
+{
+    (void)m;
+    ++*(uint64_t *)ctx;
+    return 0;
+}
+
+static void *tp_reader_main(void *arg)
+{
+    struct tp_reader *t = arg;
+    struct bcast_reader *r;
+    struct bcast_message *m = bcast_message_new();
+    size_t bulk_cap = 4u << 20;
+    uint8_t *buf = malloc(bulk_cap);
+    int api = strcmp(o.api, "next") == 0 ? 0 : strcmp(o.api, "poll") == 0 ? 1 : 2;
+    int rc;
+
+    pin(t->cpu);
+    if (!m || !buf) {
+        t->err = -ENOMEM;
+        atomic_fetch_add(&tp_ready, 1);
+        return NULL;
+    }
+    if ((rc = bcast_reader_open_file(t->path, 0, &r)) < 0) {
+        t->err = rc;
+        atomic_fetch_add(&tp_ready, 1);
+        return NULL;
+    }
+    atomic_fetch_add(&tp_ready, 1);
+    for (;;) {
+        long got;
+        if (api == 0) {
+            rc = bcast_reader_next(r, m);
+            got = rc == 0;
+        } else if (api == 1) {
+            uint64_t n = 0;
+            rc = bcast_reader_poll(r, tp_count, &n, 256);
+            got = (long)n;
+        } else {
+            uint64_t start;
+            ssize_t len = bcast_reader_read_bulk(r, buf, bulk_cap, &start);
+            size_t off = 0;
+            got = 0;
+            rc = len < 0 ? (int)len : 0;
+            if (len > 0)
+                while (bcast_bulk_next(buf, (size_t)len, &off, start, m) == 0)
+                    got++;
+        }
+        if (got > 0) {
+            t->received += (uint64_t)got;
+            continue;
+        }
+        if (rc == -ENOBUFS) {
+            t->overruns++;
+            bcast_reader_reset(r);
+            continue;
+        }
+        if (rc < 0 && rc != -EAGAIN) {
+            t->err = rc;
+            break;
+        }
+        if (atomic_load_explicit(&tp_writer_done, memory_order_acquire) &&
+            bcast_reader_pending(r) == 0)
+            break;
+        cpu_relax();
+    }
+    t->done_ns = now_ns();
+    bcast_reader_close(r);
+    bcast_message_free(m);
+    free(buf);
+    return NULL;
+}
+
+static int cmd_throughput(void)
+{
+    struct tp_reader *rd = calloc((size_t)o.readers, sizeof *rd);
+    struct bcast_writer *w;
+    char path[256], lock[300];
+    uint8_t payload[1 << 16];
+    uint64_t t0, t1, last = 0;
+    int rc, shared = 0;
+
+    if (!rd)
+        die("calloc", -ENOMEM);
+    if (o.size > sizeof payload)
+        die("--size", -EMSGSIZE);
+    snprintf(path, sizeof path, "%s/bcast-bench-tp.%d", o.dir, (int)getpid());
+    snprintf(lock, sizeof lock, "%s.lock", path);
+    if ((rc = bcast_writer_create_file(path, 8u << 20, 0, &w)) < 0)
+        die(path, rc);
+    for (size_t i = 0; i < sizeof payload; i++)
+        payload[i] = (uint8_t)i;
+    atomic_store(&tp_writer_done, 0);
+    atomic_store(&tp_ready, 0);
+    for (int i = 0; i < o.readers; i++) {
+        rd[i].cpu = cpu_for(1 + i);
+        rd[i].path = path;
+        for (int j = 0; j < i; j++)
+            if (rd[j].cpu == rd[i].cpu)
+                shared = 1;
+        if (pthread_create(&rd[i].th, NULL, tp_reader_main, &rd[i]) != 0)
+            die("pthread_create", -EAGAIN);
+    }
+    pin(cpu_for(0));
+    while (atomic_load(&tp_ready) < o.readers)
+        cpu_relax();
+    t0 = now_ns();
+    for (uint64_t i = 0; i < o.messages; i++)
+        if ((rc = bcast_writer_send(w, payload, o.size, (uint32_t)i, 0)) < 0)
+            die("send", rc);
+    t1 = now_ns();
+    atomic_store_explicit(&tp_writer_done, 1, memory_order_release);
+    for (int i = 0; i < o.readers; i++) {
+        pthread_join(rd[i].th, NULL);
+        if (rd[i].err)
+            die("reader", rd[i].err);
+        if (rd[i].done_ns > last)
+            last = rd[i].done_ns;
+    }
+    bcast_writer_close(w);
+    unlink(path);
+    unlink(lock);
+
+    double pub = (double)(t1 - t0) / (double)o.messages;
+    double settle = (double)(last - t0) / (double)o.messages;
+    double gbps = (double)o.size * (double)o.messages / (double)(t1 - t0);
+    if (!o.json) {
+        printf("throughput: 8 MiB channel in %s, %zu-byte payloads, %" PRIu64
+               " messages, %d reader(s) using %s; writer on CPU %d\n",
+               o.dir, o.size, o.messages, o.readers, o.api, cpu_for(0));
+        if (shared)
+            printf("note: readers share CPUs (fewer CPUs than readers + 1): fan-out numbers "
+                   "here measure CPU sharing, not the library\n");
+        printf("publish %.2f ns/msg, settle %.2f ns/msg, %.3f GB/s payload\n", pub, settle, gbps);
+        printf("%-8s %4s %12s %10s %10s\n", "reader", "cpu", "received", "delivery%", "overruns");
+    }
+    for (int i = 0; i < o.readers; i++) {
+        double pctd = 100.0 * (double)rd[i].received / (double)o.messages;
+        if (o.json)
+            printf("{\"bench\":\"throughput\",\"size\":%zu,\"messages\":%" PRIu64
+                   ",\"readers\":%d,\"api\":\"%s\",\"writer_cpu\":%d,\"reader\":%d,"
+                   "\"reader_cpu\":%d,\"cpus_shared\":%s,\"publish_ns_per_msg\":%.3f,"
+                   "\"settle_ns_per_msg\":%.3f,\"payload_gb_per_s\":%.4f,"
+                   "\"received\":%" PRIu64 ",\"delivery_pct\":%.4f,\"overruns\":%" PRIu64 "}\n",
+                   o.size, o.messages, o.readers, o.api, cpu_for(0), i, rd[i].cpu,
+                   shared ? "true" : "false", pub, settle, gbps, rd[i].received, pctd,
+                   rd[i].overruns);
+        else
+            printf("%-8d %4d %12" PRIu64 " %10.4f %10" PRIu64 "\n", i, rd[i].cpu,
+                   rd[i].received, pctd, rd[i].overruns);
+    }
+    free(rd);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* ops: a plain loop for callgrind (make bench-ops subtracts a 0-iteration run) */
+
+static int cmd_ops(void)
+{
+    size_t size;
+    void *mem = alloc_channel(65536, &size);
+    struct bcast_writer *w;
+    struct bcast_reader *r;
+    uint8_t msg[32], buf[64];
+    int rc, read = strcmp(o.mode, "write+read") == 0;
+    uint64_t t0, t1;
+
+    if (!read && strcmp(o.mode, "write") != 0) {
+        fprintf(stderr, "bcast-bench: ops: --mode is write or write+read\n");
+        return EXIT_USAGE;
+    }
+    memset(msg, 0x5a, sizeof msg);
+    if ((rc = bcast_writer_create(mem, size, NULL, 0, &w)) < 0 ||
+        (rc = bcast_reader_open(mem, size, &r)) < 0)
+        die("ops", rc);
+    t0 = now_ns();
+    if (read) {
+        for (uint64_t i = 0; i < o.iterations; i++) {
+            bcast_writer_send(w, msg, sizeof msg, (uint32_t)i, 0);
+            if (bcast_reader_receive(r, buf, sizeof buf, NULL) != sizeof msg)
+                die("ops: receive", -EBADMSG);
+        }
+    } else {
+        for (uint64_t i = 0; i < o.iterations; i++)
+            bcast_writer_send(w, msg, sizeof msg, (uint32_t)i, 0);
+    }
+    t1 = now_ns();
+    if (o.json)
+        printf("{\"bench\":\"ops\",\"mode\":\"%s\",\"iterations\":%" PRIu64
+               ",\"ns_per_iteration\":%.3f}\n",
+               o.mode, o.iterations, o.iterations ? (double)(t1 - t0) / (double)o.iterations : 0.0);
+    else
+        printf("ops: %s, 32-byte messages, 64 KiB channel: %" PRIu64
+               " iterations, %.2f ns each (run under callgrind for instruction counts: "
+               "make bench-ops)\n",
+               o.mode, o.iterations,
+               o.iterations ? (double)(t1 - t0) / (double)o.iterations : 0.0);
+    bcast_reader_close(r);
+    bcast_writer_close(w);
+    free(mem);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: bcast-bench COMMAND [OPTIONS]\n"
+            "Benchmarks of libbcast (see bcast-bench(1)).\n\n"
+            "Commands:\n"
+            "  rtt          8-byte round-trip latency against the raw cache-line floor\n"
+            "  throughput   one writer, N readers, no back-pressure\n"
+            "  ops          a send (and receive) loop for instruction counting\n\n"
+            "Options:\n"
+            "  --cpus A,B,...      CPUs to pin to, writer first (default 0, then 1..)\n"
+            "  --json              one JSON object per case on stdout\n"
+            "  --shm               rtt: two processes over /dev/shm files\n"
+            "  --blocks N          rtt: alternating blocks per side, first discarded (11)\n"
+            "  --readers N         throughput: reader threads (1)\n"
+            "  --api next|poll|bulk  throughput: read path (poll)\n"
+            "  --size BYTES        throughput: payload size (73)\n"
+            "  --messages N        throughput: messages published (10000000)\n"
+            "  --dir DIR           throughput/rtt --shm: directory for channel files (/dev/shm)\n"
+            "  --mode write|write+read  ops: loop body (write+read)\n"
+            "  --iterations N      ops: iterations (1000000)\n"
+            "  -h, --help          this text\n"
+            "  -V, --version       library version\n\n"
+            "Exit status: 0 ok, 1 usage, 2 runtime error.\n");
+}
+
+static int parse_cpus(const char *s)
+{
+    char *end;
+    o.ncpus = 0;
+    while (*s && o.ncpus < MAX_CPUS) {
+        long v = strtol(s, &end, 10);
+        if (end == s || v < 0 || v >= CPU_SETSIZE)
+            return -1;
+        o.cpus[o.ncpus++] = (int)v;
+        s = *end == ',' ? end + 1 : end;
+        if (*end && *end != ',')
+            return -1;
+    }
+    return o.ncpus ? 0 : -1;
+}
+
+static int parse_u64(const char *s, uint64_t *v)
+{
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(s, &end, 10);
+    if (errno || end == s || *end || *s == '-')
+        return -1;
+    *v = x;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option lo[] = {
+        {"cpus", required_argument, 0, 'c'},     {"json", no_argument, 0, 'j'},
+        {"shm", no_argument, 0, 's'},            {"readers", required_argument, 0, 'r'},
+        {"api", required_argument, 0, 'a'},      {"size", required_argument, 0, 'z'},
+        {"messages", required_argument, 0, 'm'}, {"iterations", required_argument, 0, 'i'},
+        {"mode", required_argument, 0, 'o'},     {"dir", required_argument, 0, 'd'},
+        {"blocks", required_argument, 0, 'b'},   {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, 'V'},        {0, 0, 0, 0},
+    };
+    const char *cmd;
+    uint64_t v;
+    int c;
+
+    while ((c = getopt_long(argc, argv, "hV", lo, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            if (parse_cpus(optarg) < 0)
+                goto bad;
+            break;
+        case 'j': o.json = 1; break;
+        case 's': o.shm = 1; break;
+        case 'r':
+            if (parse_u64(optarg, &v) < 0 || v < 1 || v > MAX_CPUS - 1)
+                goto bad;
+            o.readers = (int)v;
+            break;
+        case 'a':
+            if (strcmp(optarg, "next") && strcmp(optarg, "poll") && strcmp(optarg, "bulk"))
+                goto bad;
+            o.api = optarg;
+            break;
+        case 'z':
+            if (parse_u64(optarg, &v) < 0 || v > 65536)
+                goto bad;
+            o.size = (size_t)v;
+            break;
+        case 'm':
+            if (parse_u64(optarg, &v) < 0 || v < 1)
+                goto bad;
+            o.messages = v;
+            break;
+        case 'i':
+            if (parse_u64(optarg, &v) < 0)
+                goto bad;
+            o.iterations = v;
+            break;
+        case 'o': o.mode = optarg; break;
+        case 'd': o.dir = optarg; break;
+        case 'b':
+            if (parse_u64(optarg, &v) < 0 || v < 2 || v > 1000)
+                goto bad;
+            o.blocks = (int)v;
+            break;
+        case 'h': usage(stdout); return 0;
+        case 'V': printf("bcast-bench (libbcast) %s\n", bcast_version()); return 0;
+        default: goto usage_err;
+        }
+    }
+    if (optind + 1 != argc)
+        goto usage_err;
+    cmd = argv[optind];
+    if (strcmp(cmd, "rtt") == 0)
+        return cmd_rtt();
+    if (strcmp(cmd, "throughput") == 0)
+        return cmd_throughput();
+    if (strcmp(cmd, "ops") == 0)
+        return cmd_ops();
+    fprintf(stderr, "bcast-bench: unknown command '%s'\n", cmd);
+    goto usage_err;
+bad:
+    fprintf(stderr, "bcast-bench: bad value for an option: '%s'\n", optarg);
+usage_err:
+    usage(stderr);
+    return EXIT_USAGE;
+}
