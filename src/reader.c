@@ -38,6 +38,7 @@ static int reader_new(const void *mem, uint64_t capacity, uint64_t position,
     r->position = position;
     r->producer = position; /* forces a producer load on the first read */
     r->fast_max = BCAST__FAST_MAX + 1;
+    r->next_max = BCAST__PAD;
     *out = r;
     return 0;
 }
@@ -194,7 +195,9 @@ BCAST_EXPORT void bcast_reader_set_filter(struct bcast_reader *r, bcast_filter k
         return;
     r->filter = keep;
     r->filter_ctx = keep ? ctx : NULL;
-    r->fast_max = keep ? 0 : BCAST__FAST_MAX + 1; /* filtered reads take the general path */
+    /* filtered reads take the general path */
+    r->fast_max = keep ? 0 : BCAST__FAST_MAX + 1;
+    r->next_max = keep ? 0 : BCAST__PAD;
 }
 
 BCAST_EXPORT ssize_t bcast_reader_read_bulk(struct bcast_reader *r, void *buf, size_t cap,

@@ -82,7 +82,8 @@ struct bcast_writer {
        a send takes the fast path when len < fast_bound and its frame ends at
        or before limit (never past the frontier nor the end of the lap) */
     uint64_t fast_bound;   /* min(mtu, BCAST__FAST_MAX) + 1; 0 while a claim or train is open */
-    uint64_t limit;
+    uint64_t limit;        /* min(frontier, lap_limit) */
+    uint64_t lap_limit;    /* end of the current lap; the position itself at a lap boundary */
     /* cold */
     uint8_t *base;
     uint64_t capacity;
@@ -112,7 +113,8 @@ struct bcast_reader {
     uint64_t producer;     /* cached producer_position; == position, or ahead of it */
     bcast_filter filter;
     void *filter_ctx;
-    uint64_t fast_max;     /* BCAST__FAST_MAX + 1, or 0 while a filter is set */
+    uint64_t fast_max;     /* receive: BCAST__FAST_MAX + 1, or 0 while a filter is set */
+    uint64_t next_max;     /* next: BCAST__PAD, or 0 while a filter is set */
     /* cold */
     const uint8_t *base;
     uint64_t capacity;
@@ -135,7 +137,7 @@ static inline uint64_t bcast__frame_len(uint64_t len)
 }
 
 /* the largest payload the fast paths of a ring core copy inline */
-#define BCAST__FAST_MAX 64
+#define BCAST__FAST_MAX 256
 
 /* argument checks of bcast_writer_send and the claim: 0 or -errno */
 static inline int bcast__send_check(const struct bcast_writer *w, const void *payload,

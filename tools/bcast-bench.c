@@ -407,6 +407,8 @@ static void *tp_reader_main(void *arg)
             t->err = rc;
             break;
         }
+        /* idle: look at the producer line only once the writer is done, so the
+           reader's spinning costs the writer no extra cache-line transfers */
         if (atomic_load_explicit(&tp_writer_done, memory_order_acquire) &&
             bcast_reader_pending(r) == 0)
             break;

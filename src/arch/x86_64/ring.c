@@ -50,38 +50,55 @@ static inline void st64(void *p, uint64_t v)
 #define CLAIMED(base) ((base) + BCAST__OFF_CLAIMED)
 
 /*
- * Payload copies.  copy_small handles up to SMALL_COPY bytes with
- * overlapping moves of the largest size that fits (no call, no loop), so
- * the hot paths that use it are leaf functions; only bytes [0, n) of dst
- * are written.  Longer payloads take the general paths, which call libc.
+ * Payload copies.  copy_small handles up to BCAST__FAST_MAX bytes inline
+ * with 16-byte moves, the last ones overlapping (no call), so the hot paths
+ * that use it are leaf functions; only bytes [0, n) of dst are written.
+ * Longer payloads take the general paths, which call libc.
  */
-#define SMALL_COPY 64
+static inline void copy16(uint8_t *d, const uint8_t *s)
+{
+    __builtin_memcpy(d, s, 16);
+}
+
+/* 33 to BCAST__FAST_MAX bytes: 32-byte steps, the last one overlapping */
+static inline void copy_long(uint8_t *d, const uint8_t *s, size_t n)
+{
+    size_t i = 0;
+
+    do {
+        copy16(d + i, s + i);
+        copy16(d + i + 16, s + i + 16);
+        i += 32;
+    } while (i + 32 < n);
+    copy16(d + n - 32, s + n - 32);
+    copy16(d + n - 16, s + n - 16);
+}
 
 static inline void copy_small(uint8_t *d, const uint8_t *s, size_t n)
 {
-    if (n >= 16) {
-        if (n > 32) {
-            __builtin_memcpy(d + 16, s + 16, 16);
-            __builtin_memcpy(d + n - 32, s + n - 32, 16);
+    if (bcast__likely(n <= 32)) {
+        if (n >= 16) {
+            copy16(d, s);
+            copy16(d + n - 16, s + n - 16);
+        } else if (n >= 8) {
+            __builtin_memcpy(d, s, 8);
+            __builtin_memcpy(d + n - 8, s + n - 8, 8);
+        } else if (n >= 4) {
+            __builtin_memcpy(d, s, 4);
+            __builtin_memcpy(d + n - 4, s + n - 4, 4);
+        } else if (n) {
+            d[0] = s[0];
+            d[n / 2] = s[n / 2];
+            d[n - 1] = s[n - 1];
         }
-        __builtin_memcpy(d, s, 16);
-        __builtin_memcpy(d + n - 16, s + n - 16, 16);
-    } else if (n >= 8) {
-        __builtin_memcpy(d, s, 8);
-        __builtin_memcpy(d + n - 8, s + n - 8, 8);
-    } else if (n >= 4) {
-        __builtin_memcpy(d, s, 4);
-        __builtin_memcpy(d + n - 4, s + n - 4, 4);
-    } else if (n) {
-        d[0] = s[0];
-        d[n / 2] = s[n / 2];
-        d[n - 1] = s[n - 1];
+        return;
     }
+    copy_long(d, s, n);
 }
 
 static inline void copy_payload(void *dst, const void *src, size_t n)
 {
-    if (n <= SMALL_COPY)
+    if (n <= BCAST__FAST_MAX)
         copy_small(dst, src, n);
     else
         memcpy(dst, src, n);
@@ -98,6 +115,7 @@ static inline void fast_refresh(struct bcast_writer *w)
 {
     uint64_t lap_end = (w->position + w->mask) & ~w->mask;
 
+    w->lap_limit = lap_end;
     w->limit = bcast__after(lap_end, w->frontier) ? w->frontier : lap_end;
     w->fast_bound = (w->claim_open || w->train) ? 0
                     : (w->mtu < BCAST__FAST_MAX ? w->mtu : BCAST__FAST_MAX) + 1;
@@ -298,8 +316,15 @@ int bcast__writer_send(struct bcast_writer *w, const void *payload, size_t len, 
         goto general;
     pos = w->position;
     end = pos + bcast__frame_len(len);
-    if (bcast__unlikely(bcast__after(end, w->limit)))
-        goto general;
+    if (bcast__unlikely(bcast__after(end, w->limit))) {
+        /* past the frontier but inside the lap: publish a new frontier here */
+        if (bcast__after(end, w->lap_limit))
+            goto general;
+        w->frontier = end + w->reserve;
+        st64(w->data - BCAST_HEADER_SIZE + BCAST__OFF_CLAIMED, w->frontier);
+        smp_wmb(); /* frontier before any byte of the frame */
+        w->limit = bcast__after(w->lap_limit, w->frontier) ? w->frontier : w->lap_limit;
+    }
     data = w->data;
     frame = data + (pos & w->mask);
     copy_small(frame + BCAST__FRAME_HDR, payload, len);
@@ -450,9 +475,9 @@ int bcast__reader_next(struct bcast_reader *r, struct bcast_message *msg)
     smp_rmb(); /* frame header before the frontier */
     if (bcast__unlikely(ld64(D_CLAIMED(data)) - pos > r->capacity))
         return -ENOBUFS;
-    fl = (uint32_t)hdr & (BCAST__LEN_MASK | BCAST__PAD); /* padding is >= fast_max */
+    fl = (uint32_t)hdr & (BCAST__LEN_MASK | BCAST__PAD); /* padding is >= next_max */
     flen = bcast__frame_len(fl);
-    if (bcast__unlikely(fl >= r->fast_max || idx + flen > r->capacity ||
+    if (bcast__unlikely(fl >= r->next_max || idx + flen > r->capacity ||
                         flen > r->producer - pos))
         return bcast__next_slow(r, msg);
     r->position = pos + flen;
