@@ -1,0 +1,10 @@
+# tools: installed programs for looking at a channel from a shell
+bin_PROGRAMS += tools/bcast-stat tools/bcast-tail tools/bcast-cat
+noinst_HEADERS += tools/tool.h
+
+tools_bcast_stat_SOURCES = tools/bcast-stat.c tools/tool.c
+tools_bcast_stat_LDADD = $(BCAST_LIB)
+tools_bcast_tail_SOURCES = tools/bcast-tail.c tools/tool.c
+tools_bcast_tail_LDADD = $(BCAST_LIB)
+tools_bcast_cat_SOURCES = tools/bcast-cat.c tools/tool.c
+tools_bcast_cat_LDADD = $(BCAST_LIB)
