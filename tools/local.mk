@@ -8,3 +8,5 @@ tools_bcast_tail_SOURCES = tools/bcast-tail.c tools/tool.c
 tools_bcast_tail_LDADD = $(BCAST_LIB)
 tools_bcast_cat_SOURCES = tools/bcast-cat.c tools/tool.c
 tools_bcast_cat_LDADD = $(BCAST_LIB)
+
+dist_man1_MANS += doc/bcast-stat.1 doc/bcast-tail.1 doc/bcast-cat.1
