@@ -10,3 +10,11 @@ tools_bcast_cat_SOURCES = tools/bcast-cat.c tools/tool.c
 tools_bcast_cat_LDADD = $(BCAST_LIB)
 
 dist_man1_MANS += doc/bcast-stat.1 doc/bcast-tail.1 doc/bcast-cat.1
+
+# end-to-end tests of the built programs
+check_PROGRAMS += tests/tools-feed
+tests_tools_feed_SOURCES = tests/tools-feed.c
+tests_tools_feed_LDADD = $(BCAST_LIB)
+TESTS += tests/tools.test
+EXTRA_DIST += tests/tools.test
+EXTRA_DIST += tests/fixtures/rust-4k-100.bcast
