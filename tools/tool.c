@@ -1,0 +1,287 @@
+/*
+ * Helpers shared by the bcast tools; see tool.h.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "config.h"
+
+#include <bcast.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tool.h"
+
+/* FORMAT.md offsets, kept here on purpose: the tools read the raw header */
+#define OFF_MAGIC 0
+#define OFF_VERSION 4
+#define OFF_PRODUCER 128
+#define OFF_CLAIMED 256
+#define OFF_LAP 512
+
+volatile sig_atomic_t tool_stop;
+const char *tool_name = "bcast";
+
+static uint64_t le64_at(const unsigned char *p)
+{
+    uint64_t v = 0;
+
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+int tool_header_read(const char *path, struct tool_header *h)
+{
+    unsigned char hdr[BCAST_HEADER_SIZE];
+    struct stat st;
+    uint64_t capacity;
+    ssize_t n;
+    int fd, err = 0;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    if (fstat(fd, &st) < 0) {
+        err = -errno;
+        goto out;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        err = -EISDIR;
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        err = -EINVAL;
+        goto out;
+    }
+    if (st.st_size == 0) {
+        err = -EAGAIN; /* a creator between creat and ftruncate */
+        goto out;
+    }
+    capacity = (uint64_t)st.st_size - BCAST_HEADER_SIZE;
+    if ((uint64_t)st.st_size <= BCAST_HEADER_SIZE || capacity < 16 ||
+        (capacity & (capacity - 1))) {
+        err = -EINVAL;
+        goto out;
+    }
+    n = pread(fd, hdr, sizeof hdr, 0);
+    if (n < 0) {
+        err = -errno;
+        goto out;
+    }
+    if ((size_t)n != sizeof hdr) {
+        err = -EINVAL; /* truncated under us */
+        goto out;
+    }
+    if (memcmp(hdr + OFF_MAGIC, "BCST", 4) != 0) {
+        static const unsigned char zero[4];
+        err = memcmp(hdr + OFF_MAGIC, zero, 4) == 0 ? -EAGAIN : -EPROTO;
+        goto out;
+    }
+    if ((hdr[OFF_VERSION] | (hdr[OFF_VERSION + 1] << 8)) != 1) {
+        err = -EPROTONOSUPPORT;
+        goto out;
+    }
+    h->capacity = capacity;
+    h->producer_position = le64_at(hdr + OFF_PRODUCER);
+    h->claimed_position = le64_at(hdr + OFF_CLAIMED);
+    h->lap_count = le64_at(hdr + OFF_LAP);
+out:
+    close(fd);
+    return err;
+}
+
+int tool_writer_locked(const char *path)
+{
+    size_t n = strlen(path);
+    char *lock_path = malloc(n + sizeof ".lock");
+    int fd, err, held;
+
+    if (!lock_path)
+        return -ENOMEM;
+    memcpy(lock_path, path, n);
+    memcpy(lock_path + n, ".lock", sizeof ".lock");
+    fd = open(lock_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    err = errno;
+    free(lock_path);
+    if (fd < 0)
+        return err == ENOENT ? 0 : -err;
+    /* a writer holds LOCK_EX for its lifetime: a shared probe fails while it
+       is attached and is dropped at once otherwise */
+    if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+        (void)flock(fd, LOCK_UN);
+        held = 0;
+    } else if (errno == EWOULDBLOCK) {
+        held = 1;
+    } else {
+        held = -errno;
+    }
+    close(fd);
+    return held;
+}
+
+static int parse_u64_suffix(const char *s, uint64_t *out, int allow_suffix)
+{
+    const char *p = s;
+    uint64_t v = 0, mult = 1;
+    unsigned base = 10;
+    int digits = 0;
+
+    if (!s || !*s)
+        return -EINVAL;
+    if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+        base = 16;
+        p += 2;
+    }
+    for (; *p; p++) {
+        unsigned d;
+        if (*p >= '0' && *p <= '9')
+            d = (unsigned)(*p - '0');
+        else if (base == 16 && *p >= 'a' && *p <= 'f')
+            d = (unsigned)(*p - 'a' + 10);
+        else if (base == 16 && *p >= 'A' && *p <= 'F')
+            d = (unsigned)(*p - 'A' + 10);
+        else
+            break;
+        if (v > (UINT64_MAX - d) / base)
+            return -ERANGE;
+        v = v * base + d;
+        digits++;
+    }
+    if (!digits)
+        return -EINVAL;
+    if (*p && allow_suffix && base == 10) {
+        switch (*p) {
+        case 'k': case 'K': mult = 1ull << 10; break;
+        case 'm': case 'M': mult = 1ull << 20; break;
+        case 'g': case 'G': mult = 1ull << 30; break;
+        default: return -EINVAL;
+        }
+        p++;
+    }
+    if (*p)
+        return -EINVAL;
+    if (v > UINT64_MAX / mult)
+        return -ERANGE;
+    *out = v * mult;
+    return 0;
+}
+
+int tool_parse_u64(const char *s, uint64_t *out)
+{
+    return parse_u64_suffix(s, out, 0);
+}
+
+int tool_parse_size(const char *s, uint64_t *out)
+{
+    return parse_u64_suffix(s, out, 1);
+}
+
+int tool_parse_u32(const char *s, uint32_t *out)
+{
+    uint64_t v;
+    int rc = tool_parse_u64(s, &v);
+
+    if (rc < 0)
+        return rc;
+    if (v > UINT32_MAX)
+        return -ERANGE;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+void tool_error(const char *path, int err)
+{
+    fprintf(stderr, "%s: %s: %s\n", tool_name, path, bcast_strerror(err));
+}
+
+int tool_usage_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "%s: ", tool_name);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry '%s --help' for more information.\n", tool_name);
+    return TOOL_EXIT_USAGE;
+}
+
+int tool_option_error(int opt, char **argv)
+{
+    const char *arg = argv[optind - 1];
+    int is_long = strncmp(arg, "--", 2) == 0;
+
+    if (opt == ':')
+        return is_long ? tool_usage_error("option '%s' needs an argument", arg)
+                       : tool_usage_error("option '-%c' needs an argument", optopt);
+    if (optopt && !is_long)
+        return tool_usage_error("unknown option '-%c'", optopt);
+    return tool_usage_error("unknown option '%s'", arg);
+}
+
+void tool_print_version(void)
+{
+    printf("%s (libbcast) %s\n", tool_name, bcast_version());
+}
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    tool_stop = 1;
+}
+
+void tool_catch_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: a blocking read or sleep returns EINTR */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+void tool_idle(long *ns)
+{
+    struct timespec ts;
+
+    if (*ns < 100000)
+        *ns = 100000;
+    ts.tv_sec = 0;
+    ts.tv_nsec = *ns;
+    nanosleep(&ts, NULL); /* EINTR: tool_stop is checked by the caller */
+    if (*ns < 1000000)
+        *ns *= 2;
+    if (*ns > 1000000)
+        *ns = 1000000;
+}
+
+double tool_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int tool_finish_stdout(void)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "%s: write error: %s\n", tool_name, strerror(errno));
+        return TOOL_EXIT_ERROR;
+    }
+    return TOOL_EXIT_OK;
+}

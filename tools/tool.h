@@ -1,0 +1,77 @@
+/*
+ * Helpers shared by the bcast-stat, bcast-tail and bcast-cat programs:
+ * option parsing, error reporting, signals, idle sleeping, and the reads
+ * of the channel header and the writer lock that the public API does not
+ * offer (the programs are diagnostic tools; the library stays free of them).
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef BCAST_TOOL_H
+#define BCAST_TOOL_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* exit statuses of every tool */
+#define TOOL_EXIT_OK 0
+#define TOOL_EXIT_USAGE 1
+#define TOOL_EXIT_ERROR 2
+
+/* the channel header fields a tool reads itself (FORMAT.md) */
+struct tool_header {
+    uint64_t capacity;          /* file size - BCAST_HEADER_SIZE */
+    uint64_t producer_position; /* offset 128 */
+    uint64_t claimed_position;  /* offset 256 */
+    uint64_t lap_count;         /* offset 512 */
+};
+
+/* set by SIGINT and SIGTERM once tool_catch_signals() ran */
+extern volatile sig_atomic_t tool_stop;
+
+/* program name used in every message ("bcast-tail") */
+extern const char *tool_name;
+
+/*
+ * pread the BCAST_HEADER_SIZE bytes of the channel file at path and decode
+ * the positions (little-endian).  0, or -errno: the OS errno, -EAGAIN for an
+ * empty file, -EINVAL for a size that is not a channel, -EPROTO when the
+ * magic is wrong.  Never writes and takes no lock.
+ */
+int tool_header_read(const char *path, struct tool_header *h);
+
+/*
+ * Whether a writer holds the lock on "<path>.lock": 1 held, 0 free (a
+ * missing lock file is free), or -errno.  Probes with a shared flock taken
+ * without blocking on a read-only descriptor and released at once.
+ */
+int tool_writer_locked(const char *path);
+
+/* "123", "0x7b": 0 and *out, or -EINVAL (empty, sign, junk) / -ERANGE */
+int tool_parse_u64(const char *s, uint64_t *out);
+/* the same, with a binary k/M/G suffix allowed ("64k" = 65536) */
+int tool_parse_size(const char *s, uint64_t *out);
+int tool_parse_u32(const char *s, uint32_t *out);
+
+/* "bcast-x: PATH: <bcast_strerror(err)>" on stderr */
+void tool_error(const char *path, int err);
+/* "bcast-x: <message>" and the --help hint on stderr; returns TOOL_EXIT_USAGE */
+int tool_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* the usage error for getopt_long's ':' or '?' (optstring starts with ':') */
+int tool_option_error(int opt, char **argv);
+/* "bcast-x (libbcast) VERSION" on stdout */
+void tool_print_version(void);
+
+/* install SIGINT and SIGTERM handlers that set tool_stop (no SA_RESTART) */
+void tool_catch_signals(void);
+
+/* sleep while idle: *ns starts at 0 and doubles from 100 us up to 1 ms */
+void tool_idle(long *ns);
+
+/* monotonic clock in seconds */
+double tool_now(void);
+
+/* flush stdout; TOOL_EXIT_OK, or an error message and TOOL_EXIT_ERROR */
+int tool_finish_stdout(void);
+
+#endif /* BCAST_TOOL_H */
