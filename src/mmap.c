@@ -145,7 +145,7 @@ static int writer_file(const char *path, size_t capacity, int flags, enum writer
         return lock_fd;
 
     if (mode != MODE_CREATE) {
-        fd = open(path, O_RDWR | O_CLOEXEC);
+        fd = open(path, O_RDWR | O_CLOEXEC | O_NONBLOCK);
         if (fd < 0 && (errno != ENOENT || mode == MODE_JOIN)) {
             rc = -errno;
             goto err;
@@ -232,7 +232,9 @@ static int reader_file(const char *path, int at, uint64_t position, int flags,
 
     if (!path || !out || (flags & ~FILE_FLAGS) || (at && (position & 7)))
         return -EINVAL;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO at path must not block the open; it is refused
+       by file_size() like any other file that is not a regular file */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return -errno;
     rc = file_size(fd, &size);
