@@ -188,7 +188,7 @@ static int writer_file(const char *path, size_t capacity, int flags, enum writer
     else
         rc = bcast_writer_join(m->addr, size, &w);
     if (rc < 0) {
-        lock_fd = -1; /* closed by the release below */
+        m->lock_fd = -1; /* keep the lock until err: has removed what we created */
         bcast__mapping_release(m);
         goto err;
     }
