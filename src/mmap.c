@@ -92,6 +92,17 @@ static int file_size(int fd, size_t *size)
     return 0;
 }
 
+/*
+ * -errno for a failed mmap or mlock.  Their EAGAIN ("could not be locked",
+ * "too much memory locked") is a lack of lockable memory that waiting will
+ * not cure; passed through it would read as the "not ready, try again" that
+ * -EAGAIN means for the open functions, so it is reported as -ENOMEM.
+ */
+static int map_errno(void)
+{
+    return errno == EAGAIN ? -ENOMEM : -errno;
+}
+
 /* map fd; the mapping is returned in *out (with lock_fd), or -errno */
 static int map_file(int fd, size_t size, int writable, int flags, int lock_fd,
                     struct bcast__mapping **out)
@@ -106,7 +117,7 @@ static int map_file(int fd, size_t size, int writable, int flags, int lock_fd,
         return -ENOMEM;
     addr = mmap(NULL, size, prot, mflags, fd, 0);
     if (addr == MAP_FAILED) {
-        err = -errno;
+        err = map_errno();
         free(m);
         return err;
     }
@@ -115,7 +126,7 @@ static int map_file(int fd, size_t size, int writable, int flags, int lock_fd,
     if (writable && !(flags & BCAST_FILE_NO_POPULATE))
         (void)madvise(addr, size, MADV_POPULATE_WRITE);
     if ((flags & BCAST_FILE_MLOCK) && mlock(addr, size) < 0) {
-        err = -errno;
+        err = map_errno();
         munmap(addr, size);
         free(m);
         return err;
