@@ -140,6 +140,24 @@ static int map_file(int fd, size_t size, int writable, int flags, int lock_fd,
 
 enum writer_mode { MODE_CREATE, MODE_JOIN, MODE_OPEN };
 
+/*
+ * The three writer opens.  Decisions DESIGN.md leaves open, written down:
+ *  - The lock comes first, so a join of a missing path fails with -ENOENT
+ *    but leaves the sidecar "<path>.lock" behind (harmless; the next writer
+ *    uses it as it is).
+ *  - join_file returns what bcast_writer_join() returns for the header: an
+ *    empty file or a ready byte of 0 is -EAGAIN (a creator that does not
+ *    hold our lock may be initialising it).  open_file never rewrites such
+ *    a file: an empty one is -EINVAL (not 1664 + capacity bytes), a zeroed
+ *    one of the right size -EAGAIN.
+ *  - A path that is not a regular file is -EINVAL for every open (a FIFO
+ *    too, without blocking), -EISDIR for a directory; create_file replaces
+ *    it like any other file, a directory excepted.
+ *  - create_file unlinks the old file before it makes the new one, as the
+ *    Rust crate does; if making the new one then fails, the path is left
+ *    empty.
+ */
+
 static int writer_file(const char *path, size_t capacity, int flags, enum writer_mode mode,
                        struct bcast_writer **out)
 {
