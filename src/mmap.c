@@ -92,6 +92,17 @@ static int file_size(int fd, size_t *size)
     return 0;
 }
 
+/*
+ * -errno for a failed mmap or mlock.  Their EAGAIN ("could not be locked",
+ * "too much memory locked") is a lack of lockable memory that waiting will
+ * not cure; passed through it would read as the "not ready, try again" that
+ * -EAGAIN means for the open functions, so it is reported as -ENOMEM.
+ */
+static int map_errno(void)
+{
+    return errno == EAGAIN ? -ENOMEM : -errno;
+}
+
 /* map fd; the mapping is returned in *out (with lock_fd), or -errno */
 static int map_file(int fd, size_t size, int writable, int flags, int lock_fd,
                     struct bcast__mapping **out)
@@ -106,7 +117,7 @@ static int map_file(int fd, size_t size, int writable, int flags, int lock_fd,
         return -ENOMEM;
     addr = mmap(NULL, size, prot, mflags, fd, 0);
     if (addr == MAP_FAILED) {
-        err = -errno;
+        err = map_errno();
         free(m);
         return err;
     }
@@ -115,7 +126,7 @@ static int map_file(int fd, size_t size, int writable, int flags, int lock_fd,
     if (writable && !(flags & BCAST_FILE_NO_POPULATE))
         (void)madvise(addr, size, MADV_POPULATE_WRITE);
     if ((flags & BCAST_FILE_MLOCK) && mlock(addr, size) < 0) {
-        err = -errno;
+        err = map_errno();
         munmap(addr, size);
         free(m);
         return err;
@@ -128,6 +139,24 @@ static int map_file(int fd, size_t size, int writable, int flags, int lock_fd,
 }
 
 enum writer_mode { MODE_CREATE, MODE_JOIN, MODE_OPEN };
+
+/*
+ * The three writer opens.  Decisions DESIGN.md leaves open, written down:
+ *  - The lock comes first, so a join of a missing path fails with -ENOENT
+ *    but leaves the sidecar "<path>.lock" behind (harmless; the next writer
+ *    uses it as it is).
+ *  - join_file returns what bcast_writer_join() returns for the header: an
+ *    empty file or a ready byte of 0 is -EAGAIN (a creator that does not
+ *    hold our lock may be initialising it).  open_file never rewrites such
+ *    a file: an empty one is -EINVAL (not 1664 + capacity bytes), a zeroed
+ *    one of the right size -EAGAIN.
+ *  - A path that is not a regular file is -EINVAL for every open (a FIFO
+ *    too, without blocking), -EISDIR for a directory; create_file replaces
+ *    it like any other file, a directory excepted.
+ *  - create_file unlinks the old file before it makes the new one, as the
+ *    Rust crate does; if making the new one then fails, the path is left
+ *    empty.
+ */
 
 static int writer_file(const char *path, size_t capacity, int flags, enum writer_mode mode,
                        struct bcast_writer **out)
@@ -145,7 +174,7 @@ static int writer_file(const char *path, size_t capacity, int flags, enum writer
         return lock_fd;
 
     if (mode != MODE_CREATE) {
-        fd = open(path, O_RDWR | O_CLOEXEC);
+        fd = open(path, O_RDWR | O_CLOEXEC | O_NONBLOCK);
         if (fd < 0 && (errno != ENOENT || mode == MODE_JOIN)) {
             rc = -errno;
             goto err;
@@ -188,7 +217,7 @@ static int writer_file(const char *path, size_t capacity, int flags, enum writer
     else
         rc = bcast_writer_join(m->addr, size, &w);
     if (rc < 0) {
-        lock_fd = -1; /* closed by the release below */
+        m->lock_fd = -1; /* keep the lock until err: has removed what we created */
         bcast__mapping_release(m);
         goto err;
     }
@@ -232,7 +261,9 @@ static int reader_file(const char *path, int at, uint64_t position, int flags,
 
     if (!path || !out || (flags & ~FILE_FLAGS) || (at && (position & 7)))
         return -EINVAL;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO at path must not block the open; it is refused
+       by file_size() like any other file that is not a regular file */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return -errno;
     rc = file_size(fd, &size);

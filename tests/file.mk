@@ -1,0 +1,14 @@
+# check_mmap: file-backed channels (src/mmap.c) in /dev/shm, with fork()ed
+# writers and readers, the writer lock, bad files, mlock, and the channel
+# files written by the Rust crate (tests/fixtures, described in its README).
+check_PROGRAMS += tests/check_mmap
+TESTS += tests/check_mmap
+tests_check_mmap_SOURCES = tests/check_mmap.c
+tests_check_mmap_CPPFLAGS = $(AM_CPPFLAGS) -DFIXTURES_DIR='"$(abs_top_srcdir)/tests/fixtures"'
+tests_check_mmap_CFLAGS = $(SUITECFLAGS)
+tests_check_mmap_LDADD = $(SUITELIBS)
+tests_check_mmap_LDFLAGS = $(SUITELDFLAGS)
+EXTRA_DIST += \
+	tests/fixtures/README.md \
+	tests/fixtures/rust-4k-100.bcast \
+	tests/fixtures/rust-64k-100.bcast
