@@ -1,6 +1,6 @@
 /*
  * libbcast file-backed channels: the only file of the library that calls
- * the OS (open, flock, ftruncate, mmap, madvise, mlock).  OS failures come
+ * the OS (open, flock, ftruncate, posix_fallocate, mmap, madvise, mlock).  OS failures come
  * back as -errno.
  *
  * The writer holds an exclusive flock on the sidecar "<path>.lock" for as
@@ -205,6 +205,14 @@ static int writer_file(const char *path, size_t capacity, int flags, enum writer
         created = 1;
         if (ftruncate(fd, (off_t)size) < 0) {
             rc = -errno;
+            goto err;
+        }
+        /* reserve the blocks now: on a full tmpfs a send would otherwise
+           fault with SIGBUS; here it is -ENOSPC (EINVAL/EOPNOTSUPP: the file
+           system cannot reserve, and the file stays sparse as before) */
+        rc = posix_fallocate(fd, 0, (off_t)size);
+        if (rc != 0 && rc != EINVAL && rc != EOPNOTSUPP) {
+            rc = -rc;
             goto err;
         }
     }

@@ -12,3 +12,7 @@ EXTRA_DIST += \
 	tests/fixtures/README.md \
 	tests/fixtures/rust-4k-100.bcast \
 	tests/fixtures/rust-64k-100.bcast
+
+# a channel larger than its file system fails at create time (ENOSPC)
+TESTS += tests/enospc.test
+EXTRA_DIST += tests/enospc.test
