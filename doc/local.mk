@@ -50,3 +50,6 @@ dist_man3_MANS += \
 	doc/bcast_writer_position.3 \
 	doc/bcast_writer_send.3 \
 	doc/bcast_writer_set_reserve.3
+
+TESTS += tests/check-man.sh
+EXTRA_DIST += tests/check-man.sh
