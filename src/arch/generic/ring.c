@@ -378,6 +378,10 @@ ssize_t bcast__ring_read_bulk(struct bcast_reader *r, void *buf, size_t cap,
         start = pos + (capacity - idx);
 
     n = p - start;
+    /* the ring holds one lap: a reader further behind is overrun (the check
+       after the copy says so), and copying more would run past the data */
+    if (n > capacity)
+        n = capacity;
     if (n > cap)
         n = cap;
     idx = start & r->mask;
