@@ -61,7 +61,8 @@ int bcast__header_check(const uint8_t *base, uint64_t capacity)
 /*
  * Thread-safe: static strings only.  Codes with a bcast-specific meaning get
  * that meaning; any other errno (passed through from the OS by the file
- * functions) gets a fixed description of its own.
+ * functions) gets the C library's description from its static table
+ * (strerrordesc_np, never strerror), or "Unknown error".
  */
 BCAST_EXPORT const char *bcast_strerror(int err)
 {
@@ -88,41 +89,19 @@ BCAST_EXPORT const char *bcast_strerror(int err)
         return "Claim already open, or another writer holds the channel";
     case -EINVAL:
         return "Invalid argument";
-    case -ENOENT:
-        return "No such file or directory";
-    case -EACCES:
-        return "Permission denied";
     case -EPERM:
         return "Operation not permitted (RLIMIT_MEMLOCK too small for BCAST_FILE_MLOCK?)";
     case -ENOMEM:
         return "Out of memory (RLIMIT_MEMLOCK too small for BCAST_FILE_MLOCK?)";
-    case -EEXIST:
-        return "File exists";
-    case -EISDIR:
-        return "Is a directory";
-    case -ENOTDIR:
-        return "Not a directory";
-    case -ENOSPC:
-        return "No space left on device";
-    case -EMFILE:
-        return "Too many open files";
-    case -ENFILE:
-        return "Too many open files in system";
-    case -ENAMETOOLONG:
-        return "File name too long";
-    case -ELOOP:
-        return "Too many levels of symbolic links";
-    case -EROFS:
-        return "Read-only file system";
-    case -EIO:
-        return "Input/output error";
-    case -ENODEV:
-        return "File cannot be memory-mapped";
-    case -EFBIG:
-        return "File too large";
-    case -EOVERFLOW:
-        return "Value too large for defined data type";
     default:
-        return "Unknown error";
+        break;
     }
+#ifdef HAVE_STRERRORDESC_NP
+    {
+        const char *os = strerrordesc_np(-err); /* a static string, or NULL */
+        if (os)
+            return os;
+    }
+#endif
+    return "Unknown error";
 }
