@@ -16,6 +16,9 @@
 #                         threads or process-wide hooks in the library
 #
 # Not part of `make check`:
+#   make abi-check        abidiff of the built library against abi/libbcast.abi
+#                         (needs a -g build; fails on any ABI change)
+#   make abi-dump         refresh abi/libbcast.abi after a deliberate ABI change
 #   make check-dlopen-valgrind   tests/check_dlopen under memcheck
 
 # The SONAME libtool builds from -version-info (CURRENT - AGE).  Bumping it
@@ -92,5 +95,37 @@ check-dlopen-valgrind:
 	@echo "check-dlopen-valgrind: valgrind was not found by configure" >&2; exit 1
 endif
 
+# libabigail baseline of the exported ABI.  abi-check fails on any change,
+# compatible additions included: after a deliberate change (a new symbol in
+# a new version node, say), review the report and run `make abi-dump` to
+# refresh abi/libbcast.abi in the source tree, then commit it.  Both need a
+# build with debug information (-g, in autoconf's default CFLAGS).
+ABI_BASELINE = $(top_srcdir)/abi/libbcast.abi
+ABI_BASELINE_CPU = x86_64
+ABIDW = abidw
+ABIDIFF = abidiff
+ABI_FLAGS = --drop-private-types --no-show-locs
+EXTRA_DIST += abi/libbcast.abi
+
+abi-debug-info: $(BCAST_LIB)
+	@$(READELF) -S src/.libs/$(BCAST_SONAME) | grep -q '\.debug_info' || { \
+	    echo "abi: src/.libs/$(BCAST_SONAME) has no debug information; build with -g" >&2; \
+	    exit 1; }
+
+abi-dump: abi-debug-info
+	$(ABIDW) $(ABI_FLAGS) --no-corpus-path --no-comp-dir-path \
+	    --headers-dir $(top_srcdir)/include \
+	    --out-file $(ABI_BASELINE) src/.libs/$(BCAST_SONAME)
+	@echo "abi-dump: wrote $(ABI_BASELINE); review and commit it"
+
+abi-check: abi-debug-info
+	@if test "$(host_cpu)" != "$(ABI_BASELINE_CPU)"; then \
+	    echo "abi-check: the baseline is for $(ABI_BASELINE_CPU), not $(host_cpu); skipped"; \
+	    exit 0; \
+	fi; \
+	$(ABIDIFF) $(ABI_FLAGS) --headers-dir2 $(top_srcdir)/include \
+	    $(ABI_BASELINE) src/.libs/$(BCAST_SONAME) && \
+	echo "abi-check: src/.libs/$(BCAST_SONAME) matches $(ABI_BASELINE)"
+
 .PHONY: check-exports check-header check-pkgconfig check-plugin-safety \
-	clean-abi-stage check-dlopen-valgrind
+	clean-abi-stage check-dlopen-valgrind abi-debug-info abi-dump abi-check
