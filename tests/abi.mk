@@ -105,7 +105,7 @@ ABI_BASELINE_CPU = x86_64
 ABIDW = abidw
 ABIDIFF = abidiff
 ABI_FLAGS = --drop-private-types --no-show-locs
-EXTRA_DIST += abi/libbcast.abi
+EXTRA_DIST += abi/libbcast.abi abi/README
 
 abi-debug-info: $(BCAST_LIB)
 	@$(READELF) -S src/.libs/$(BCAST_SONAME) | grep -q '\.debug_info' || { \
