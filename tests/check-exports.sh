@@ -6,11 +6,13 @@
 #    names, each carrying the version of the map node that lists it;
 #  - every function declared in include/bcast.h is in the map, and every
 #    name in the map is declared there;
-#  - the SONAME is the expected one;
+#  - the SONAME is the expected one, and the library is linked with full
+#    RELRO (-z relro -z now) and without undefined references of its own
+#    (-z defs: every undefined symbol comes versioned from a needed library);
 #  - the static archive defines no global symbol outside the bcast_
 #    namespace (hidden bcast__ helpers are fine there; the .so hides them).
 #
-# Environment: CC, NM, READELF (defaults cc, nm, readelf).
+# Environment: CC, NM, READELF (defaults cc, nm, readelf), SAN_CFLAGS.
 # SPDX-License-Identifier: MIT
 set -eu
 
@@ -90,6 +92,14 @@ fi
 got=$("$READELF" -d "$so" | sed -n 's/.*(SONAME).*\[\(.*\)\].*/\1/p')
 [ "$got" = "$soname" ] || bad "$so: SONAME is '$got', expected '$soname'"
 
+# link hardening
+"$READELF" -l -W "$so" | grep -q 'GNU_RELRO' || bad "$so has no GNU_RELRO segment (-z relro)"
+"$READELF" -d "$so" | grep -Eq 'BIND_NOW|FLAGS_1.*NOW' || bad "$so is not linked with -z now"
+# (sanitizer runtimes export unversioned symbols, so not in such builds)
+unresolved=$("$READELF" --dyn-syms -W "$so" | awk '
+    $1 ~ /^[0-9]+:$/ && $7 == "UND" && $5 == "GLOBAL" && $8 != "" && $8 !~ /@/ { print $8 }')
+[ -z "$unresolved" ] || [ -n "${SAN_CFLAGS:-}" ] || bad "$so has undefined symbols no library provides: $(echo $unresolved)"
+
 # the static archive: global definitions only in the bcast_ namespace
 $NM -g --defined-only "$archive" | awk 'NF == 3 { print $3 }' | sort -u >"$tmp/ar"
 [ -s "$tmp/ar" ] || bad "$archive: no global symbols found"
@@ -98,6 +108,6 @@ foreign=$(grep -v '^bcast_' "$tmp/ar" || true)
 
 if [ $fail = 0 ]; then
     echo "check-exports: $(wc -l <"$tmp/so") symbols exported, all versioned as $map says;" \
-        "header agrees; SONAME $soname; $(basename "$archive") clean"
+        "header agrees; SONAME $soname, full RELRO; $(basename "$archive") clean"
 fi
 exit $fail
