@@ -51,10 +51,13 @@ ABI_CHECKERS = \
 	tests/check-plugin-safety.sh
 EXTRA_DIST += $(ABI_CHECKERS) tests/pkgconfig-client.c
 
-# NM comes from libtool's configure checks; READELF can be overridden too
+# NM comes from libtool's configure checks; READELF can be overridden too.
+# configure looks for no C++ compiler (the library has no C++), so the
+# checks take CXX from the environment or use the first one found.
 READELF = readelf
 ABI_CHECK_ENV = CC="$(CC)" CFLAGS="$(CFLAGS)" LDFLAGS="$(LDFLAGS)" \
-	NM="$(NM)" READELF="$(READELF)" SAN_CFLAGS="$(SAN_CFLAGS)"
+	NM="$(NM)" READELF="$(READELF)" SAN_CFLAGS="$(SAN_CFLAGS)" \
+	CXX="$${CXX:-$$(command -v g++ || command -v c++ || command -v clang++ || :)}"
 
 check-local: check-exports check-header check-pkgconfig check-plugin-safety
 

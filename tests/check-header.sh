@@ -6,8 +6,7 @@
 # (extern "C", no C-only constructs).  It is included twice to check its
 # guard, and on its own first so it cannot lean on an earlier include.
 #
-# Environment: CC (default cc), CXX (default: the first of g++, c++,
-# clang++ found; the C++ check is skipped without one).
+# Environment: CC (default cc), CXX (the C++ check is skipped without it).
 # SPDX-License-Identifier: MIT
 set -eu
 
@@ -54,11 +53,6 @@ for std in c99 c11; do
     fi
 done
 
-if [ -z "${CXX:-}" ]; then
-    for c in g++ c++ clang++; do
-        if command -v "$c" >/dev/null 2>&1; then CXX=$c; break; fi
-    done
-fi
 if [ -n "${CXX:-}" ]; then
     cxxflags="-std=c++11 -pedantic -Werror -Wall -Wextra -Wshadow -Wundef -Wold-style-cast"
     if ! $CXX $cxxflags -I"$incdir" -I"$bincdir" -c "$tmp/t.cc" -o "$tmp/t.o" 2>"$tmp/err"; then

@@ -10,9 +10,9 @@
 #  - as C, linked statically with `pkg-config --static` (Libs.private);
 #  - as C++, linked dynamically.
 #
-# Environment: CC (default cc), CXX (default: g++, c++ or clang++ when
-# found), PKG_CONFIG (default pkg-config), SAN_CFLAGS (sanitizer flags the
-# library was built with; the static link is skipped then).
+# Environment: CC (default cc), CXX (the C++ client is skipped without it),
+# PKG_CONFIG (default pkg-config), SAN_CFLAGS (sanitizer flags the library
+# was built with; the static link is skipped then).
 # SPDX-License-Identifier: MIT
 set -eu
 
@@ -87,11 +87,6 @@ else
 fi
 
 # C++, dynamic
-if [ -z "${CXX:-}" ]; then
-    for c in g++ c++ clang++; do
-        if command -v "$c" >/dev/null 2>&1; then CXX=$c; break; fi
-    done
-fi
 if [ -n "${CXX:-}" ]; then
     how="$CXX -x c++ $cflags $SAN_CFLAGS pkgconfig-client.c $libs"
     $CXX -x c++ $cflags $SAN_CFLAGS "$client" -x none -o "$tmp/client-cxx" $libs ||
