@@ -37,8 +37,7 @@ tests_check_version_LDFLAGS = $(SUITELDFLAGS)
 # check_dlopen must not link libbcast: the library would never unload.
 tests_check_dlopen_SOURCES = tests/check_dlopen.c
 tests_check_dlopen_CPPFLAGS = $(AM_CPPFLAGS) \
-	-DBCAST_DLOPEN_PATH='"$(BCAST_BUILT_SO)"' \
-	-DBCAST_MAP_PATH='"$(abs_top_srcdir)/src/libbcast.map"'
+	-DBCAST_DLOPEN_PATH='"$(BCAST_BUILT_SO)"'
 tests_check_dlopen_CFLAGS = $(SUITECFLAGS)
 tests_check_dlopen_LDADD = $(CHECK_LIBS) $(TEST_LIBS)
 tests_check_dlopen_LDFLAGS = $(SUITELDFLAGS)

@@ -2,7 +2,7 @@
  * check_dlopen: plugins load libbcast with dlopen and drop it with dlclose,
  * over and over.  This loads the library just built (BCAST_DLOPEN_PATH,
  * never linked into this program) with RTLD_NOW | RTLD_LOCAL, resolves the
- * API with dlsym, passes messages over a heap channel and a file channel,
+ * API with dlvsym at BCAST_1.0, passes messages over a heap channel and a file channel,
  * closes everything and unloads it, 200 times; then checks that the
  * library really unloaded and nothing grew: open file descriptors, memory
  * mappings and heap in use are what they were after a few warm-up rounds.
@@ -153,8 +153,7 @@ static int count_maps(const char *path, int *naming)
             named++;
     }
     fclose(f);
-    if (naming)
-        *naming = named;
+    *naming = named;
     return n;
 }
 
