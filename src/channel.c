@@ -23,6 +23,7 @@ BCAST_EXPORT size_t bcast_channel_size(size_t capacity)
         return 0;
     return BCAST_HEADER_SIZE + capacity;
 }
+BCAST__ALIAS(bcast_channel_size, bcast__channel_size);
 
 uint64_t bcast__capacity_of(size_t size)
 {

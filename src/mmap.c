@@ -168,7 +168,7 @@ static int writer_file(const char *path, size_t capacity, int flags, enum writer
 
     if (!path || !out || (flags & ~FILE_FLAGS))
         return -EINVAL;
-    if (mode != MODE_JOIN && !(size = bcast_channel_size(capacity)))
+    if (mode != MODE_JOIN && !(size = bcast__channel_size(capacity)))
         return -EINVAL;
     if ((lock_fd = lock_writer(path)) < 0)
         return lock_fd;
@@ -221,9 +221,9 @@ static int writer_file(const char *path, size_t capacity, int flags, enum writer
     close(fd);
     fd = -1;
     if (created)
-        rc = bcast_writer_create(m->addr, size, NULL, 0, &w);
+        rc = bcast__writer_create(m->addr, size, NULL, 0, &w);
     else
-        rc = bcast_writer_join(m->addr, size, &w);
+        rc = bcast__writer_join(m->addr, size, &w);
     if (rc < 0) {
         m->lock_fd = -1; /* keep the lock until err: has removed what we created */
         bcast__mapping_release(m);
@@ -280,8 +280,8 @@ static int reader_file(const char *path, int at, uint64_t position, int flags,
     close(fd);
     if (rc < 0)
         return rc;
-    rc = at ? bcast_reader_open_at(m->addr, size, position, &r)
-            : bcast_reader_open(m->addr, size, &r);
+    rc = at ? bcast__reader_open_at(m->addr, size, position, &r)
+            : bcast__reader_open(m->addr, size, &r);
     if (rc < 0) {
         bcast__mapping_release(m);
         return rc;

@@ -54,6 +54,7 @@ BCAST_EXPORT int bcast_reader_open(const void *mem, size_t size, struct bcast_re
         return rc;
     return reader_new(mem, capacity, bcast__ring_load_producer(mem), out);
 }
+BCAST__ALIAS(bcast_reader_open, bcast__reader_open);
 
 BCAST_EXPORT int bcast_reader_open_at(const void *mem, size_t size, uint64_t position,
                                       struct bcast_reader **out)
@@ -67,6 +68,7 @@ BCAST_EXPORT int bcast_reader_open_at(const void *mem, size_t size, uint64_t pos
         return rc;
     return reader_new(mem, capacity, position, out);
 }
+BCAST__ALIAS(bcast_reader_open_at, bcast__reader_open_at);
 
 BCAST_EXPORT int bcast_reader_open_last_lap(const void *mem, size_t size,
                                             struct bcast_reader **out)

@@ -276,6 +276,20 @@ void bcast__ring_reset(struct bcast_reader *r);
 /* copy a ring message's payload, then check it was not overwritten */
 ssize_t bcast__ring_message_read(const struct bcast_message *m, void *buf);
 
+/*
+ * ---- hidden aliases of public functions ----
+ * Calls from one file of the library to a public function of another go
+ * through these, so they bind inside the library (no PLT, no interposition).
+ * The file that defines the public function defines its alias with
+ * BCAST__ALIAS.
+ */
+#define BCAST__ALIAS(pub, hidden) extern __typeof__(pub) hidden __attribute__((alias(#pub)))
+extern __typeof__(bcast_channel_size) bcast__channel_size;
+extern __typeof__(bcast_writer_create) bcast__writer_create;
+extern __typeof__(bcast_writer_join) bcast__writer_join;
+extern __typeof__(bcast_reader_open) bcast__reader_open;
+extern __typeof__(bcast_reader_open_at) bcast__reader_open_at;
+
 /* ---- mmap.c ---- */
 void bcast__mapping_release(struct bcast__mapping *m);
 

@@ -55,6 +55,7 @@ BCAST_EXPORT int bcast_writer_create(void *mem, size_t size, const void *metadat
     *out = w;
     return 0;
 }
+BCAST__ALIAS(bcast_writer_create, bcast__writer_create);
 
 BCAST_EXPORT int bcast_writer_join(void *mem, size_t size, struct bcast_writer **out)
 {
@@ -74,6 +75,7 @@ BCAST_EXPORT int bcast_writer_join(void *mem, size_t size, struct bcast_writer *
     *out = w;
     return 0;
 }
+BCAST__ALIAS(bcast_writer_join, bcast__writer_join);
 
 BCAST_EXPORT void bcast_writer_close(struct bcast_writer *w)
 {

@@ -100,6 +100,14 @@ unresolved=$("$READELF" --dyn-syms -W "$so" | awk '
     $1 ~ /^[0-9]+:$/ && $7 == "UND" && $5 == "GLOBAL" && $8 != "" && $8 !~ /@/ { print $8 }')
 [ -z "$unresolved" ] || [ -n "${SAN_CFLAGS:-}" ] || bad "$so has undefined symbols no library provides: $(echo $unresolved)"
 
+# calls between the library's own files bind inside it: no PLT call to a bcast_
+# function (the hidden aliases of src/ring.h); skipped without objdump
+if command -v objdump >/dev/null 2>&1; then
+    plt=$(objdump -d --no-show-raw-insn "$so" | grep -Eo '(call|jmp) +[0-9a-f]+ <bcast_[a-z_0-9]*@plt>' |
+          sed 's/.*<\(.*\)@plt>/\1/' | sort -u)
+    [ -z "$plt" ] || bad "$so calls its own functions through the PLT: $(echo $plt)"
+fi
+
 # the static archive: global definitions only in the bcast_ namespace
 $NM -g --defined-only "$archive" | awk 'NF == 3 { print $3 }' | sort -u >"$tmp/ar"
 [ -s "$tmp/ar" ] || bad "$archive: no global symbols found"
@@ -108,6 +116,6 @@ foreign=$(grep -v '^bcast_' "$tmp/ar" || true)
 
 if [ $fail = 0 ]; then
     echo "check-exports: $(wc -l <"$tmp/so") symbols exported, all versioned as $map says;" \
-        "header agrees; SONAME $soname, full RELRO; $(basename "$archive") clean"
+        "header agrees; no internal PLT calls; SONAME $soname, full RELRO; $(basename "$archive") clean"
 fi
 exit $fail
