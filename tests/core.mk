@@ -1,0 +1,9 @@
+# Check suites of the in-memory API: format, writer, reader, message, concurrency.
+check_PROGRAMS += tests/check_format
+TESTS += tests/check_format
+noinst_HEADERS += tests/core-helpers.h
+
+tests_check_format_SOURCES = tests/check_format.c
+tests_check_format_CFLAGS = $(SUITECFLAGS)
+tests_check_format_LDADD = $(SUITELIBS)
+tests_check_format_LDFLAGS = $(SUITELDFLAGS)
