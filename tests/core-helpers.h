@@ -211,6 +211,66 @@ static inline void send_seq(struct bcast_writer *w, uint64_t seq, size_t len)
         free(p);
 }
 
+/*
+ * Headers that are not (yet) a usable channel, and what join and the reader
+ * opens must say about them (DESIGN.md section 3).  bad_header(c, k) damages
+ * the header of the valid channel c in way k and returns the expected code,
+ * or 1 when k is past the last way.
+ */
+static inline int bad_header(struct chan *c, unsigned k, const char **what)
+{
+    switch (k) {
+    case 0:
+        *what = "ready 0 (writer initialising)";
+        c->mem[OFF_READY] = 0;
+        return -EAGAIN;
+    case 1:
+        *what = "ready 0 and no magic yet";
+        c->mem[OFF_READY] = 0;
+        memset(c->mem, 0, 8);
+        return -EAGAIN;
+    case 2:
+        *what = "magic BCSX";
+        c->mem[OFF_MAGIC + 3] = 'X';
+        return -EPROTO;
+    case 3:
+        *what = "magic all zero, ready 1";
+        memset(c->mem, 0, 4);
+        return -EPROTO;
+    case 4:
+        *what = "ready 2";
+        c->mem[OFF_READY] = 2;
+        return -EPROTO;
+    case 5:
+        *what = "version 2";
+        c->mem[OFF_VERSION] = 2;
+        return -EPROTONOSUPPORT;
+    case 6:
+        *what = "version 0";
+        c->mem[OFF_VERSION] = 0;
+        return -EPROTONOSUPPORT;
+    case 7:
+        *what = "version 0x0101";
+        c->mem[OFF_VERSION + 1] = 1;
+        return -EPROTONOSUPPORT;
+    case 8:
+        *what = "producer not 8-aligned";
+        put64(c->mem + OFF_PRODUCER, get64(c->mem + OFF_PRODUCER) + 4);
+        return -EPROTO;
+    case 9:
+        *what = "claimed not 8-aligned";
+        put64(c->mem + OFF_CLAIMED, get64(c->mem + OFF_CLAIMED) + 1);
+        return -EPROTO;
+    case 10:
+        *what = "producer and claimed not 8-aligned";
+        put64(c->mem + OFF_PRODUCER, 3);
+        put64(c->mem + OFF_CLAIMED, 3);
+        return -EPROTO;
+    default:
+        return 1;
+    }
+}
+
 /* run a suite: exit 0 when every test passed, 1 when one failed, 99 when broken */
 #define CORE_SUITE_MAIN(suite_fn)                                    \
     int main(void)                                                   \

@@ -7,3 +7,10 @@ tests_check_format_SOURCES = tests/check_format.c
 tests_check_format_CFLAGS = $(SUITECFLAGS)
 tests_check_format_LDADD = $(SUITELIBS)
 tests_check_format_LDFLAGS = $(SUITELDFLAGS)
+
+check_PROGRAMS += tests/check_writer
+TESTS += tests/check_writer
+tests_check_writer_SOURCES = tests/check_writer.c
+tests_check_writer_CFLAGS = $(SUITECFLAGS)
+tests_check_writer_LDADD = $(SUITELIBS)
+tests_check_writer_LDFLAGS = $(SUITELDFLAGS)
