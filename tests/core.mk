@@ -14,3 +14,10 @@ tests_check_writer_SOURCES = tests/check_writer.c
 tests_check_writer_CFLAGS = $(SUITECFLAGS)
 tests_check_writer_LDADD = $(SUITELIBS)
 tests_check_writer_LDFLAGS = $(SUITELDFLAGS)
+
+check_PROGRAMS += tests/check_reader
+TESTS += tests/check_reader
+tests_check_reader_SOURCES = tests/check_reader.c
+tests_check_reader_CFLAGS = $(SUITECFLAGS)
+tests_check_reader_LDADD = $(SUITELIBS)
+tests_check_reader_LDFLAGS = $(SUITELDFLAGS)
