@@ -21,3 +21,10 @@ tests_check_reader_SOURCES = tests/check_reader.c
 tests_check_reader_CFLAGS = $(SUITECFLAGS)
 tests_check_reader_LDADD = $(SUITELIBS)
 tests_check_reader_LDFLAGS = $(SUITELDFLAGS)
+
+check_PROGRAMS += tests/check_message
+TESTS += tests/check_message
+tests_check_message_SOURCES = tests/check_message.c
+tests_check_message_CFLAGS = $(SUITECFLAGS)
+tests_check_message_LDADD = $(SUITELIBS)
+tests_check_message_LDFLAGS = $(SUITELDFLAGS)
