@@ -28,3 +28,10 @@ tests_check_message_SOURCES = tests/check_message.c
 tests_check_message_CFLAGS = $(SUITECFLAGS)
 tests_check_message_LDADD = $(SUITELIBS)
 tests_check_message_LDFLAGS = $(SUITELDFLAGS)
+
+check_PROGRAMS += tests/check_concurrency
+TESTS += tests/check_concurrency
+tests_check_concurrency_SOURCES = tests/check_concurrency.c
+tests_check_concurrency_CFLAGS = $(SUITECFLAGS)
+tests_check_concurrency_LDADD = $(SUITELIBS)
+tests_check_concurrency_LDFLAGS = $(SUITELDFLAGS)
