@@ -8,6 +8,8 @@
 #include "core-helpers.h"
 
 #include <limits.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 /* ------------------------------------------------------------------ */
 /* the message handle                                                  */
@@ -384,6 +386,47 @@ START_TEST(test_bulk_enobufs)
 }
 END_TEST
 
+/*
+ * A channel that ends where a PROT_NONE page begins: any read past the
+ * data section faults.  A lapped reader may be many laps behind the
+ * producer; a bulk window bigger than the ring must still not copy more
+ * than one ring's worth of bytes out of it.
+ */
+START_TEST(test_bulk_lapped_stays_in_ring)
+{
+    const size_t page = (size_t)sysconf(_SC_PAGESIZE), cap = 1024;
+    const size_t size = bcast_channel_size(cap), span = round_up(size, page);
+    uint8_t *map = mmap(NULL, span + page, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    uint8_t *mem, bulk[8192];
+    struct bcast_writer *w;
+    struct bcast_reader *r;
+    uint64_t start = 3;
+
+    ck_assert_ptr_ne(map, MAP_FAILED);
+    ck_assert_int_eq(mprotect(map + span, page, PROT_NONE), 0);
+    mem = map + span - size;
+    ck_assert_uint_eq((uintptr_t)mem % BCAST_ALIGNMENT, 0);
+    ck_assert_int_eq(bcast_writer_create(mem, size, NULL, 0, &w), 0);
+    ck_assert_int_eq(bcast_reader_open(mem, size, &r), 0);
+    for (uint64_t seq = 0; seq < 200; seq++)
+        send_seq(w, seq, 100);
+    for (size_t cap_bulk = 16; cap_bulk <= sizeof bulk; cap_bulk *= 2)
+        ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, cap_bulk, &start), -ENOBUFS);
+    ck_assert_uint_eq(bcast_reader_position(r), 0);
+    ck_assert_uint_eq(start, 3);
+    /* a frontier that does not say so (damaged): still no read out of the ring */
+    put64(mem + OFF_CLAIMED, 0);
+    {
+        ssize_t n = bcast_reader_read_bulk(r, bulk, sizeof bulk, &start);
+        ck_assert(n == -EBADMSG || (n > 0 && (size_t)n <= cap));
+    }
+    bcast_reader_close(r);
+    bcast_writer_close(w);
+    munmap(map, span + page);
+}
+END_TEST
+
 START_TEST(test_bulk_ebadmsg)
 {
     struct chan c = chan_alloc(1024, 0);
@@ -634,6 +677,7 @@ Suite *message_suite(void)
     tcase_add_test(tc, test_bulk_half_capacity_after_padding);
     tcase_add_test(tc, test_bulk_eagain);
     tcase_add_test(tc, test_bulk_enobufs);
+    tcase_add_test(tc, test_bulk_lapped_stays_in_ring);
     tcase_add_test(tc, test_bulk_ebadmsg);
     tcase_add_test(tc, test_bulk_next);
     tcase_add_test(tc, test_bulk_message_outlives_reader);
