@@ -8,8 +8,6 @@
 #include "core-helpers.h"
 
 #include <limits.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 /* ------------------------------------------------------------------ */
 /* the message handle                                                  */
@@ -394,21 +392,14 @@ END_TEST
  */
 START_TEST(test_bulk_lapped_stays_in_ring)
 {
-    const size_t page = (size_t)sysconf(_SC_PAGESIZE), cap = 1024;
-    const size_t size = bcast_channel_size(cap), span = round_up(size, page);
-    uint8_t *map = mmap(NULL, span + page, PROT_READ | PROT_WRITE,
-                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    uint8_t *mem, bulk[8192];
-    struct bcast_writer *w;
-    struct bcast_reader *r;
+    const size_t cap = 1024;
+    struct chan c = chan_alloc_guarded(cap);
+    struct bcast_writer *w = chan_writer(&c);
+    struct bcast_reader *r = chan_reader(&c);
+    uint8_t bulk[8192];
     uint64_t start = 3;
+    ssize_t n;
 
-    ck_assert_ptr_ne(map, MAP_FAILED);
-    ck_assert_int_eq(mprotect(map + span, page, PROT_NONE), 0);
-    mem = map + span - size;
-    ck_assert_uint_eq((uintptr_t)mem % BCAST_ALIGNMENT, 0);
-    ck_assert_int_eq(bcast_writer_create(mem, size, NULL, 0, &w), 0);
-    ck_assert_int_eq(bcast_reader_open(mem, size, &r), 0);
     for (uint64_t seq = 0; seq < 200; seq++)
         send_seq(w, seq, 100);
     for (size_t cap_bulk = 16; cap_bulk <= sizeof bulk; cap_bulk *= 2)
@@ -416,14 +407,12 @@ START_TEST(test_bulk_lapped_stays_in_ring)
     ck_assert_uint_eq(bcast_reader_position(r), 0);
     ck_assert_uint_eq(start, 3);
     /* a frontier that does not say so (damaged): still no read out of the ring */
-    put64(mem + OFF_CLAIMED, 0);
-    {
-        ssize_t n = bcast_reader_read_bulk(r, bulk, sizeof bulk, &start);
-        ck_assert(n == -EBADMSG || (n > 0 && (size_t)n <= cap));
-    }
+    put64(c.mem + OFF_CLAIMED, 0);
+    n = bcast_reader_read_bulk(r, bulk, sizeof bulk, &start);
+    ck_assert(n == -EBADMSG || (n > 0 && (size_t)n <= cap));
     bcast_reader_close(r);
     bcast_writer_close(w);
-    munmap(map, span + page);
+    chan_free_guarded(&c);
 }
 END_TEST
 

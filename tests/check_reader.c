@@ -9,7 +9,6 @@
 #include "core-helpers.h"
 
 #include <sched.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -945,6 +944,49 @@ START_TEST(test_ebadmsg)
 }
 END_TEST
 
+/*
+ * A producer word damaged to a position that is not 8-aligned, after the
+ * reader opened: reset must not leave the reader where a frame header
+ * read would straddle the end of the ring.  The channel ends at a
+ * PROT_NONE page, so a read past it faults.
+ */
+START_TEST(test_misaligned_producer_after_open)
+{
+    struct chan c = chan_alloc_guarded(1024);
+    struct bcast_writer *w = chan_writer(&c);
+    struct bcast_reader *r = chan_reader(&c);
+    struct bcast_message *m = bcast_message_new();
+    uint8_t buf[64], bulk[1024];
+    struct poll_one p = {m, buf, sizeof buf, 0, 0};
+    uint64_t start;
+    ssize_t n;
+
+    send_fixed(w, 0, 31); /* producer 992 */
+    put64(c.mem + OFF_PRODUCER, 1020); /* 4 bytes before the end of the ring */
+    ck_assert_int_eq(bcast_reader_reset(r), 0);
+    ck_assert_uint_eq(bcast_reader_position(r) % 8, 0);
+    send_fixed(w, 31, 32); /* the writer publishes its own producer, 1024 */
+    ck_assert_uint_eq(hdr_producer(&c), 1024);
+    ck_assert_int_eq(bcast_reader_next(r, m), -EBADMSG);
+    ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, m), -EBADMSG);
+    ck_assert_int_eq(bcast_reader_skip(r), -EBADMSG);
+    ck_assert_int_eq(bcast_reader_poll(r, poll_copy, &p, 1), -EBADMSG);
+    ck_assert_int_eq(p.calls, 0);
+    n = bcast_reader_read_bulk(r, bulk, sizeof bulk, &start);
+    ck_assert(n == -EBADMSG || n == 8);
+    /* mended: the reader goes on from the producer */
+    ck_assert_int_eq(bcast_reader_reset(r), 0);
+    ck_assert_uint_eq(bcast_reader_position(r), 1024);
+    send_fixed(w, 32, 33);
+    ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, m), 24);
+    ck_assert_uint_eq(bcast_message_user_defined(m), 32);
+    bcast_message_free(m);
+    bcast_reader_close(r);
+    bcast_writer_close(w);
+    chan_free_guarded(&c);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* filters                                                             */
 
@@ -1443,6 +1485,7 @@ Suite *reader_suite(void)
     tcase_add_test(tc, test_overrun_by_padding_and_reserve);
     tcase_add_test(tc, test_erange);
     tcase_add_test(tc, test_ebadmsg);
+    tcase_add_test(tc, test_misaligned_producer_after_open);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("delivery");

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 /* header offsets and frame bits, from FORMAT.md (not from src/ring.h) */
 #define OFF_MAGIC 0
@@ -68,6 +70,38 @@ static inline struct chan chan_alloc(size_t cap, int fill)
 static inline void chan_free(struct chan *c)
 {
     free(c->mem);
+    c->mem = NULL;
+}
+
+/*
+ * Memory for a channel whose data section ends where a PROT_NONE page
+ * begins, so that any read past the channel faults.  Free with
+ * chan_free_guarded.
+ */
+static inline struct chan chan_alloc_guarded(size_t cap)
+{
+    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    struct chan c;
+    size_t span;
+    uint8_t *map;
+
+    c.cap = cap;
+    c.size = bcast_channel_size(cap);
+    span = round_up(c.size, page);
+    map = mmap(NULL, span + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(map, MAP_FAILED);
+    ck_assert_int_eq(mprotect(map + span, page, PROT_NONE), 0);
+    c.mem = map + span - c.size;
+    ck_assert_uint_eq((uintptr_t)c.mem % BCAST_ALIGNMENT, 0);
+    return c;
+}
+
+static inline void chan_free_guarded(struct chan *c)
+{
+    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t span = round_up(c->size, page);
+
+    munmap(c->mem + c->size - span, span + page);
     c->mem = NULL;
 }
 
