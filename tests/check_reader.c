@@ -987,6 +987,127 @@ START_TEST(test_misaligned_producer_after_open)
 }
 END_TEST
 
+static uint64_t rng_next(uint64_t *state)
+{
+    uint64_t x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *state = x;
+}
+
+/* a 64-bit value near v, or anywhere */
+static uint64_t damaged(uint64_t *rng, uint64_t v)
+{
+    switch (rng_next(rng) % 4) {
+    case 0:
+        return v + rng_next(rng) % 64 - 32;
+    case 1:
+        return v + (rng_next(rng) % 4096) * 8 - 16384;
+    case 2:
+        return rng_next(rng);
+    default:
+        return v ^ ((uint64_t)1 << (rng_next(rng) % 64));
+    }
+}
+
+/*
+ * Damaged channel memory: random frame headers and random producer,
+ * claimed and lap words, at random moments between reads.  Whatever the
+ * reader says, it says it with a documented code, never reads past the
+ * channel (it ends at a PROT_NONE page) and never hands out more bytes
+ * than the MTU.
+ */
+START_TEST(test_damaged_memory)
+{
+    const size_t cap = 256;
+    uint64_t rng = 0x9e3779b97f4a7c15ull + (uint64_t)_i;
+
+    for (int round = 0; round < 200; round++) {
+        struct chan c = chan_alloc_guarded(cap);
+        struct bcast_writer *w = chan_writer(&c);
+        struct bcast_reader *r = NULL;
+        struct bcast_message *m = bcast_message_new(), *d = bcast_message_new();
+        uint8_t buf[256], bulk[512];
+        uint64_t start;
+        int rc;
+
+        for (uint64_t seq = 0; seq < rng_next(&rng) % 60; seq++)
+            send_seq(w, seq, seq_len(seq ^ rng, bcast_writer_mtu(w)));
+        switch (rng_next(&rng) % 3) {
+        case 0:
+            rc = bcast_reader_open(c.mem, c.size, &r);
+            break;
+        case 1:
+            rc = bcast_reader_open_at(c.mem, c.size, hdr_producer(&c) - (rng_next(&rng) % 64) * 8,
+                                      &r);
+            break;
+        default:
+            rc = bcast_reader_open_last_lap(c.mem, c.size, &r);
+            break;
+        }
+        ck_assert_int_eq(rc, 0);
+        for (int step = 0; step < 60; step++) {
+            ssize_t n;
+            size_t off = 0;
+
+            switch (rng_next(&rng) % 8) {
+            case 0:
+                put32(frame_at(&c, rng_next(&rng) % cap & ~(uint64_t)7), (uint32_t)rng_next(&rng));
+                break;
+            case 1:
+                put64(c.mem + OFF_PRODUCER, damaged(&rng, hdr_producer(&c)));
+                break;
+            case 2:
+                put64(c.mem + OFF_CLAIMED, damaged(&rng, hdr_claimed(&c)));
+                break;
+            case 3:
+                put64(c.mem + OFF_LAP, damaged(&rng, hdr_lap(&c)));
+                break;
+            case 4:
+                ck_assert_int_eq(bcast_reader_reset(r), 0);
+                break;
+            default:
+                break;
+            }
+            (void)bcast_reader_pending(r);
+            rc = bcast_reader_next(r, m);
+            ck_assert(rc == 0 || rc == -EAGAIN || rc == -ENOBUFS || rc == -EBADMSG);
+            if (rc == 0) {
+                ck_assert_uint_le(bcast_message_len(m), bcast_reader_mtu(r));
+                ck_assert_int_eq(bcast_message_copy(d, m), 0);
+                n = bcast_message_read(d, buf, sizeof buf);
+                ck_assert(n == (ssize_t)bcast_message_len(m) || n == -ENOBUFS);
+            }
+            n = bcast_reader_receive(r, buf, rng_next(&rng) % sizeof buf, m);
+            ck_assert(n >= 0 || n == -EAGAIN || n == -ENOBUFS || n == -EBADMSG || n == -ERANGE);
+            ck_assert(n <= (ssize_t)bcast_reader_mtu(r));
+            rc = bcast_reader_skip(r);
+            ck_assert(rc == 0 || rc == -EAGAIN || rc == -ENOBUFS || rc == -EBADMSG);
+            rc = bcast_reader_poll(r, poll_copy, &(struct poll_one){d, buf, sizeof buf, 0, 0}, 3);
+            ck_assert(rc >= 0 || rc == -ENOBUFS || rc == -EBADMSG);
+            n = bcast_reader_read_bulk(r, bulk, rng_next(&rng) % sizeof bulk, &start);
+            ck_assert(n > 0 || n == -EAGAIN || n == -ENOBUFS || n == -EBADMSG || n == -ERANGE);
+            ck_assert(n <= (ssize_t)cap);
+            if (n > 0) {
+                ck_assert_uint_eq(n % 8, 0);
+                while ((rc = bcast_bulk_next(bulk, (size_t)n, &off, start, m)) == 0)
+                    ck_assert_uint_le(bcast_message_len(m), (size_t)n);
+                ck_assert(rc == -EAGAIN || rc == -EBADMSG);
+            }
+            ck_assert_uint_eq(bcast_reader_position(r) % 8, 0);
+            if (rng_next(&rng) % 4 == 0)
+                send_seq(w, (uint64_t)step, seq_len(rng, bcast_writer_mtu(w)));
+        }
+        bcast_message_free(d);
+        bcast_message_free(m);
+        bcast_reader_close(r);
+        bcast_writer_close(w);
+        chan_free_guarded(&c);
+    }
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* filters                                                             */
 
@@ -1486,6 +1607,7 @@ Suite *reader_suite(void)
     tcase_add_test(tc, test_erange);
     tcase_add_test(tc, test_ebadmsg);
     tcase_add_test(tc, test_misaligned_producer_after_open);
+    tcase_add_loop_test(tc, test_damaged_memory, 0, 4);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("delivery");
