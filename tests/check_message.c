@@ -140,9 +140,7 @@ START_TEST(test_bulk_windows)
     ck_assert_ptr_nonnull(bulk);
     ck_assert_uint_eq(default_reserve(cap), reserve);
     bcast_writer_close(w);
-    put64(c.mem + OFF_PRODUCER, starts[_i]);
-    put64(c.mem + OFF_CLAIMED, starts[_i]);
-    put64(c.mem + OFF_LAP, starts[_i] / cap);
+    poke_positions(&c, starts[_i]);
     ck_assert_int_eq(bcast_writer_join(c.mem, c.size, &w), 0);
     r = chan_reader(&c);
     pos = starts[_i];

@@ -243,14 +243,6 @@ START_TEST(test_wrap_capacities)
 }
 END_TEST
 
-/* a channel whose positions are poked to just below 2^64, as a writer there would leave them */
-static void poke_positions(struct chan *c, uint64_t pos)
-{
-    put64(c->mem + OFF_PRODUCER, pos);
-    put64(c->mem + OFF_CLAIMED, pos);
-    put64(c->mem + OFF_LAP, pos / c->cap);
-}
-
 START_TEST(test_wrap_2_64)
 {
     static const size_t caps[] = {16, 64, 1024, 65536};

@@ -165,6 +165,18 @@ static inline uint64_t hdr_lap(const struct chan *c)
     return get64(c->mem + OFF_LAP);
 }
 
+/*
+ * Move an idle channel to stream position pos (8-aligned) as a writer that
+ * got there would have left it: producer = claimed = pos, lap_count =
+ * pos / capacity.  A writer joins it there.
+ */
+static inline void poke_positions(struct chan *c, uint64_t pos)
+{
+    put64(c->mem + OFF_PRODUCER, pos);
+    put64(c->mem + OFF_CLAIMED, pos);
+    put64(c->mem + OFF_LAP, pos / c->cap);
+}
+
 /* the frame header at stream position pos */
 static inline uint8_t *frame_at(const struct chan *c, uint64_t pos)
 {
