@@ -353,7 +353,10 @@ void bcast__ring_reset(struct bcast_reader *r)
 {
     uint64_t p = ld64(PRODUCER(r->base));
 
-    r->position = p;
+    /* a damaged producer word that is not 8-aligned must not put the reader
+       between frame headers, where a header read could run past the ring:
+       it stays aligned, short of the producer, and reads -EBADMSG */
+    r->position = p & ~(uint64_t)7;
     r->producer = p;
 }
 
