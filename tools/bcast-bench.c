@@ -45,6 +45,7 @@ struct opts {
     const char *mode;
     const char *dir;
     int blocks;
+    int harness;
 };
 
 static struct opts o = {
@@ -506,6 +507,27 @@ static int cmd_throughput(void)
 /* ------------------------------------------------------------------ */
 /* ops: a plain loop for callgrind (make bench-ops subtracts a 0-iteration run) */
 
+typedef int (*send_fn)(struct bcast_writer *, const void *, size_t, uint32_t, int);
+typedef ssize_t (*receive_fn)(struct bcast_reader *, void *, size_t, struct bcast_message *);
+
+/* --harness: the same loop around functions that do nothing, to count the
+   loop and call overhead alone */
+static __attribute__((noinline)) int stub_send(struct bcast_writer *w, const void *p, size_t len,
+                                               uint32_t user, int flags)
+{
+    (void)w, (void)p, (void)len, (void)user, (void)flags;
+    __asm__ __volatile__("" ::: "memory");
+    return 0;
+}
+
+static __attribute__((noinline)) ssize_t stub_receive(struct bcast_reader *r, void *buf,
+                                                      size_t cap, struct bcast_message *m)
+{
+    (void)r, (void)buf, (void)m;
+    __asm__ __volatile__("" ::: "memory");
+    return cap >= 32 ? 32 : -ERANGE;
+}
+
 static int cmd_ops(void)
 {
     size_t size;
@@ -515,6 +537,11 @@ static int cmd_ops(void)
     uint8_t msg[32], buf[64];
     int rc, read = strcmp(o.mode, "write+read") == 0;
     uint64_t t0, t1;
+    /* called through pointers, as a plugin host that uses dlsym would */
+    send_fn volatile send_p = o.harness ? stub_send : bcast_writer_send;
+    receive_fn volatile receive_p = o.harness ? stub_receive : bcast_reader_receive;
+    send_fn snd = send_p;
+    receive_fn rcv = receive_p;
 
     if (!read && strcmp(o.mode, "write") != 0) {
         fprintf(stderr, "bcast-bench: ops: --mode is write or write+read\n");
@@ -527,24 +554,25 @@ static int cmd_ops(void)
     t0 = now_ns();
     if (read) {
         for (uint64_t i = 0; i < o.iterations; i++) {
-            bcast_writer_send(w, msg, sizeof msg, (uint32_t)i, 0);
-            if (bcast_reader_receive(r, buf, sizeof buf, NULL) != sizeof msg)
+            snd(w, msg, sizeof msg, (uint32_t)i, 0);
+            if (rcv(r, buf, sizeof buf, NULL) != sizeof msg)
                 die("ops: receive", -EBADMSG);
         }
     } else {
         for (uint64_t i = 0; i < o.iterations; i++)
-            bcast_writer_send(w, msg, sizeof msg, (uint32_t)i, 0);
+            snd(w, msg, sizeof msg, (uint32_t)i, 0);
     }
     t1 = now_ns();
     if (o.json)
-        printf("{\"bench\":\"ops\",\"mode\":\"%s\",\"iterations\":%" PRIu64
+        printf("{\"bench\":\"ops\",\"mode\":\"%s\",\"harness_only\":%s,\"iterations\":%" PRIu64
                ",\"ns_per_iteration\":%.3f}\n",
-               o.mode, o.iterations, o.iterations ? (double)(t1 - t0) / (double)o.iterations : 0.0);
+               o.mode, o.harness ? "true" : "false", o.iterations,
+               o.iterations ? (double)(t1 - t0) / (double)o.iterations : 0.0);
     else
-        printf("ops: %s, 32-byte messages, 64 KiB channel: %" PRIu64
+        printf("ops: %s%s, 32-byte messages, 64 KiB channel: %" PRIu64
                " iterations, %.2f ns each (run under callgrind for instruction counts: "
                "make bench-ops)\n",
-               o.mode, o.iterations,
+               o.mode, o.harness ? " (harness only)" : "", o.iterations,
                o.iterations ? (double)(t1 - t0) / (double)o.iterations : 0.0);
     bcast_reader_close(r);
     bcast_writer_close(w);
@@ -575,6 +603,7 @@ static void usage(FILE *f)
             "  --dir DIR           throughput/rtt --shm: directory for channel files (/dev/shm)\n"
             "  --mode write|write+read  ops: loop body (write+read)\n"
             "  --iterations N      ops: iterations (1000000)\n"
+            "  --harness           ops: call functions that do nothing (the loop's own cost)\n"
             "  -h, --help          this text\n"
             "  -V, --version       library version\n\n"
             "Exit status: 0 ok, 1 usage, 2 runtime error.\n");
@@ -615,7 +644,8 @@ int main(int argc, char **argv)
         {"api", required_argument, 0, 'a'},      {"size", required_argument, 0, 'z'},
         {"messages", required_argument, 0, 'm'}, {"iterations", required_argument, 0, 'i'},
         {"mode", required_argument, 0, 'o'},     {"dir", required_argument, 0, 'd'},
-        {"blocks", required_argument, 0, 'b'},   {"help", no_argument, 0, 'h'},
+        {"blocks", required_argument, 0, 'b'},   {"harness", no_argument, 0, 'H'},
+        {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},        {0, 0, 0, 0},
     };
     const char *cmd;
@@ -662,6 +692,7 @@ int main(int argc, char **argv)
                 goto bad;
             o.blocks = (int)v;
             break;
+        case 'H': o.harness = 1; break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("bcast-bench (libbcast) %s\n", bcast_version()); return 0;
         default: goto usage_err;

@@ -1,6 +1,8 @@
 #!/bin/sh
 # Instructions per operation of bcast-bench ops, counted by callgrind:
-# (instructions of N iterations - instructions of 0 iterations) / N.
+# (instructions of N iterations - instructions of 0 iterations) / N, for the
+# library and for the same loop around functions that do nothing (--harness),
+# so the library's own share is the difference.
 # Usage: bench-ops.sh PATH-TO-bcast-bench [ITERATIONS]
 set -eu
 bench=$1
@@ -15,14 +17,24 @@ if [ -x "$(dirname "$bench")/.libs/$(basename "$bench")" ]; then
     LD_LIBRARY_PATH="$(cd "$(dirname "$bench")/../src/.libs" && pwd)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
     export LD_LIBRARY_PATH
 fi
-count() {
+count() { # mode iterations [--harness]
     valgrind --tool=callgrind --callgrind-out-file="$tmp/out" "$real" ops --mode "$1" \
-        --iterations "$2" >/dev/null 2>"$tmp/err" || { cat "$tmp/err" >&2; exit 2; }
+        --iterations "$2" ${3:-} >/dev/null 2>"$tmp/err" || { cat "$tmp/err" >&2; exit 2; }
     sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$tmp/out"
 }
-for mode in write write+read; do
-    zero=$(count "$mode" 0)
-    full=$(count "$mode" "$n")
-    awk -v m="$mode" -v z="$zero" -v f="$full" -v n="$n" \
-        'BEGIN { printf "ops %-10s %8.2f instructions per iteration (%d iterations)\n", m, (f - z) / n, n }'
-done
+per_iteration() { # mode [--harness]
+    zero=$(count "$1" 0 ${2:-})
+    full=$(count "$1" "$n" ${2:-})
+    awk -v z="$zero" -v f="$full" -v n="$n" 'BEGIN { printf "%.2f", (f - z) / n }'
+}
+w=$(per_iteration write)
+wh=$(per_iteration write --harness)
+wr=$(per_iteration write+read)
+wrh=$(per_iteration write+read --harness)
+awk -v w="$w" -v wh="$wh" -v wr="$wr" -v wrh="$wrh" -v n="$n" 'BEGIN {
+    printf "instructions per operation, %d iterations, 32-byte messages, 64 KiB channel\n", n
+    printf "%-22s %9s %9s %9s\n", "", "total", "harness", "library"
+    printf "%-22s %9.2f %9.2f %9.2f\n", "send (ops write)", w, wh, w - wh
+    printf "%-22s %9.2f %9.2f %9.2f\n", "receive (the rest)", wr - w, wrh - wh, (wr - w) - (wrh - wh)
+    printf "%-22s %9.2f %9.2f %9.2f\n", "send + receive", wr, wrh, wr - wrh
+}'

@@ -439,7 +439,7 @@ ssize_t bcast__ring_receive(struct bcast_reader *r, void *buf, size_t cap,
 static inline int load_head(struct bcast_reader *r, const uint8_t *data, uint64_t pos,
                             uint64_t idx, uint64_t *hdr)
 {
-    if (pos == r->producer) {
+    if (bcast__likely(pos == r->producer)) { /* a reader that keeps up is usually here */
         uint64_t p = ld64(D_PRODUCER(data));
         smp_rmb(); /* producer before the frame */
         *hdr = ld64(data + idx);
