@@ -353,6 +353,8 @@ ssize_t bcast__ring_read_bulk(struct bcast_reader *r, void *buf, size_t cap,
     n = p - start;
     if (n > cap)
         n = cap;
+    if (n > capacity) /* lapped: never copy more than the ring; the check below fails */
+        n = capacity;
     idx = start & r->mask;
     first = capacity - idx;
     if (first > n)
