@@ -82,7 +82,7 @@ void bcast__ring_join(struct bcast_writer *w)
 {
     uint64_t p = ld64(PRODUCER(w->base));
     uint64_t c = ld64(CLAIMED(w->base));
-    w->position = p;
+    w->position = p & ~(uint64_t)7; /* checked by header_check; keep it so */
     w->frontier = bcast__after(c, p) ? c : p;
 }
 
@@ -324,7 +324,9 @@ uint64_t bcast__ring_pending(struct bcast_reader *r)
 
 void bcast__ring_reset(struct bcast_reader *r)
 {
-    uint64_t p = ld64(PRODUCER(r->base));
+    /* frame positions are 8-aligned; a producer that is not is corrupt, and
+       reading from just below it finds no whole frame (-EBADMSG) */
+    uint64_t p = ld64(PRODUCER(r->base)) & ~(uint64_t)7;
 
     r->position = p;
     r->producer = p;
@@ -385,8 +387,8 @@ ssize_t bcast__ring_read_bulk(struct bcast_reader *r, void *buf, size_t cap,
             break;
         off += flen;
     }
-    if (off == 0)
-        return start == p ? -EAGAIN : -ERANGE;
+    if (off == 0) /* no whole frame: buffer too small, or not even a header committed */
+        return start == p ? -EAGAIN : p - start < BCAST__FRAME_HDR ? -EBADMSG : -ERANGE;
     r->position = start + off;
     if (start_position)
         *start_position = start;
