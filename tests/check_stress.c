@@ -632,12 +632,15 @@ START_TEST(test_torture)
            (unsigned long long)sh->sent, now() - t0);
     for (i = 0; i < nreaders; i++) {
         const struct stats *st = &sh->slot[i].st;
-        printf("  %-20s delivered %10llu  torn %llu  overruns %8llu (after the header %llu)"
-               "  heartbeats %llu  errors %llu\n",
+        printf("  %-20s delivered %10llu  torn %llu  overruns %8llu  heartbeats %8llu"
+               "  errors %llu",
                path_name[sh->slot[i].path], (unsigned long long)st->delivered,
                (unsigned long long)st->torn, (unsigned long long)st->overruns,
-               (unsigned long long)st->late_overruns, (unsigned long long)st->heartbeats,
-               (unsigned long long)st->errors);
+               (unsigned long long)st->heartbeats, (unsigned long long)st->errors);
+        if (sh->slot[i].path == PATH_LAZY || sh->slot[i].path == PATH_POLL)
+            printf("  (overruns found by message_read after next: %llu)",
+                   (unsigned long long)st->late_overruns);
+        printf("\n");
         if (st->torn)
             printf("  first torn message: position %llu, length %zu, seq %llu\n",
                    (unsigned long long)st->torn_position, st->torn_len,
