@@ -191,7 +191,7 @@ static void bulk(struct fuzz *f, unsigned arg)
 /* parse arbitrary bytes (a slice of the image) as a bulk window */
 static void bulk_raw(struct fuzz *f, unsigned arg)
 {
-    size_t len = f->capacity - (arg * 8 % f->capacity), off = (arg & 1) * 8;
+    size_t len = f->capacity - (arg * 3 % f->capacity), off = (arg & 1) * 8;
     uint8_t *buf = buffer(len);
 
     memcpy(buf, f->mem + BCAST_HEADER_SIZE + (f->capacity - len), len);
