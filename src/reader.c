@@ -35,7 +35,11 @@ static int reader_new(const void *mem, uint64_t capacity, uint64_t position,
     r->capacity = capacity;
     r->mask = capacity - 1;
     r->mtu = bcast__mtu(capacity);
-    r->position = position & ~(uint64_t)7; /* see bcast__ring_reset */
+    /* frame positions are 8-aligned; open_at checked its argument, and a
+       producer position that turned unaligned since header_check is
+       corrupt: reading from just below it finds no whole frame */
+    position &= ~(uint64_t)7;
+    r->position = position;
     r->producer = position; /* forces a producer load on the first read */
     r->fast_max = BCAST__FAST_MAX + 1;
     r->next_max = BCAST__PAD;

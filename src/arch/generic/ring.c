@@ -54,10 +54,19 @@
 #define ORD_STORE memory_order_relaxed
 #endif
 
+#ifdef BCAST_TSAN
+/* TSan does not model standalone fences (gcc refuses them: -Wtsan), so the
+   acquire loads and release stores above carry the ordering it checks, and
+   the fences shrink to compiler barriers.  That is exact only on TSO CPUs:
+   a TSan build is for checking, not for shipping. */
+#define smp_wmb() atomic_signal_fence(memory_order_seq_cst)
+#define smp_rmb() atomic_signal_fence(memory_order_seq_cst)
+#else
 /* store-store fence: earlier stores are visible before later ones */
 #define smp_wmb() atomic_thread_fence(memory_order_release)
 /* load-load fence: earlier loads are done before later ones */
 #define smp_rmb() atomic_thread_fence(memory_order_acquire)
+#endif
 /* compiler barrier, for the init sequence */
 #define bcast_barrier() atomic_signal_fence(memory_order_seq_cst)
 
@@ -109,7 +118,7 @@ void bcast__ring_join(struct bcast_writer *w)
 {
     uint64_t p = ld64(PRODUCER(w->base));
     uint64_t c = ld64(CLAIMED(w->base));
-    w->position = p;
+    w->position = p & ~(uint64_t)7; /* checked by header_check; keep it so */
     w->frontier = bcast__after(c, p) ? c : p;
 }
 
@@ -351,7 +360,9 @@ uint64_t bcast__ring_pending(struct bcast_reader *r)
 
 void bcast__ring_reset(struct bcast_reader *r)
 {
-    uint64_t p = ld64(PRODUCER(r->base));
+    /* frame positions are 8-aligned; a producer that is not is corrupt, and
+       reading from just below it finds no whole frame (-EBADMSG) */
+    uint64_t p = ld64(PRODUCER(r->base)) & ~(uint64_t)7;
 
     /* a damaged producer word that is not 8-aligned must not put the reader
        between frame headers, where a header read could run past the ring:
@@ -387,6 +398,8 @@ ssize_t bcast__ring_read_bulk(struct bcast_reader *r, void *buf, size_t cap,
         n = capacity;
     if (n > cap)
         n = cap;
+    if (n > capacity) /* lapped: never copy more than the ring; the check below fails */
+        n = capacity;
     idx = start & r->mask;
     first = capacity - idx;
     if (first > n)
@@ -417,8 +430,8 @@ ssize_t bcast__ring_read_bulk(struct bcast_reader *r, void *buf, size_t cap,
             break;
         off += flen;
     }
-    if (off == 0)
-        return start == p ? -EAGAIN : -ERANGE;
+    if (off == 0) /* no whole frame: buffer too small, or not even a header committed */
+        return start == p ? -EAGAIN : p - start < BCAST__FRAME_HDR ? -EBADMSG : -ERANGE;
     r->position = start + off;
     if (start_position)
         *start_position = start;

@@ -151,7 +151,7 @@ void bcast__ring_join(struct bcast_writer *w)
 {
     uint64_t p = ld64(PRODUCER(w->base));
     uint64_t c = ld64(CLAIMED(w->base));
-    w->position = p;
+    w->position = p & ~(uint64_t)7; /* checked by header_check; keep it so */
     w->frontier = bcast__after(c, p) ? c : p;
     fast_refresh(w);
 }
@@ -581,7 +581,9 @@ uint64_t bcast__ring_pending(struct bcast_reader *r)
 
 void bcast__ring_reset(struct bcast_reader *r)
 {
-    uint64_t p = ld64(PRODUCER(r->base));
+    /* frame positions are 8-aligned; a producer that is not is corrupt, and
+       reading from just below it finds no whole frame (-EBADMSG) */
+    uint64_t p = ld64(PRODUCER(r->base)) & ~(uint64_t)7;
 
     /* a damaged producer word that is not 8-aligned must not put the reader
        between frame headers, where a header read could run past the ring:
@@ -617,6 +619,8 @@ ssize_t bcast__ring_read_bulk(struct bcast_reader *r, void *buf, size_t cap,
         n = capacity;
     if (n > cap)
         n = cap;
+    if (n > capacity) /* lapped: never copy more than the ring; the check below fails */
+        n = capacity;
     idx = start & r->mask;
     first = capacity - idx;
     if (first > n)
@@ -647,8 +651,8 @@ ssize_t bcast__ring_read_bulk(struct bcast_reader *r, void *buf, size_t cap,
             break;
         off += flen;
     }
-    if (off == 0)
-        return start == p ? -EAGAIN : -ERANGE;
+    if (off == 0) /* no whole frame: buffer too small, or not even a header committed */
+        return start == p ? -EAGAIN : p - start < BCAST__FRAME_HDR ? -EBADMSG : -ERANGE;
     r->position = start + off;
     if (start_position)
         *start_position = start;
