@@ -27,11 +27,12 @@ endif
 # The seqlock payload copies race with the writer by design; tests/tsan.supp
 # lists them (and says why).  Torn reads are gated by check_stress, not TSan.
 if TSAN
-AM_TESTS_ENVIRONMENT = \
+TSAN_TESTS_ENVIRONMENT = \
 	TSAN_OPTIONS="suppressions=$(abs_top_srcdir)/tests/tsan.supp $${TSAN_OPTIONS-}"; \
 	export TSAN_OPTIONS;
 check-tsan: check
 else
+TSAN_TESTS_ENVIRONMENT =
 check-tsan:
 	@echo "check-tsan: configure with --enable-tsan --with-arch=generic first" >&2; exit 1
 endif
