@@ -221,6 +221,74 @@ static inline void bcast__msg_fill(struct bcast_message *m, const struct bcast_r
     m->kind = BCAST__MSG_RING;
 }
 
+/* ---- bulk windows (read_bulk): the parts with no shared-word access ---- */
+
+/*
+ * The bytes of a padding frame at ring index idx that ends the lap and is
+ * committed (avail bytes are), or 0.  read_bulk skips such a frame rather
+ * than copying it, so a buffer of capacity/2 always holds the next frame.
+ */
+static inline uint64_t bcast__lap_padding(uint64_t hdr, uint64_t idx, uint64_t capacity,
+                                          uint64_t avail)
+{
+    uint32_t fields = (uint32_t)hdr;
+
+    if ((fields & BCAST__PAD) && idx + bcast__frame_len(fields & BCAST__LEN_MASK) == capacity &&
+        capacity - idx <= avail)
+        return capacity - idx;
+    return 0;
+}
+
+/*
+ * Copy n bytes of the ring from position start, n <= capacity: at most two
+ * memcpy.  The ring holds one lap, so a reader further behind copies one
+ * ring (and the frontier check after the copy reports the overrun).
+ */
+static inline void bcast__ring_copy_out(void *buf, const uint8_t *data, uint64_t mask,
+                                        uint64_t start, uint64_t n)
+{
+    uint64_t idx = start & mask, first = mask + 1 - idx;
+
+    if (first > n)
+        first = n;
+    if (first)
+        memcpy(buf, data + idx, first);
+    if (n > first)
+        memcpy((uint8_t *)buf + first, data, n - first);
+}
+
+/*
+ * The whole frames at the front of a checked bulk copy of n bytes from
+ * position start, with avail bytes committed from start: their length, or
+ * -EBADMSG (the first frame is impossible), -ERANGE (the buffer cannot hold
+ * it) or -EAGAIN (nothing was committed).
+ */
+static inline int64_t bcast__bulk_frames(const uint8_t *buf, uint64_t n, uint64_t start,
+                                         uint64_t avail, uint64_t mask)
+{
+    uint64_t off = 0;
+
+    while (off + BCAST__FRAME_HDR <= n) {
+        uint32_t fields;
+        uint64_t flen;
+
+        memcpy(&fields, buf + off, sizeof fields);
+        flen = bcast__frame_check(bcast__le32(fields), (start + off) & mask, mask + 1,
+                                  avail - off);
+        if (flen == 0) {
+            if (off == 0)
+                return -EBADMSG;
+            break;
+        }
+        if (off + flen > n)
+            break;
+        off += flen;
+    }
+    if (off == 0) /* no whole frame: buffer too small, or not even a header committed */
+        return avail == 0 ? -EAGAIN : avail < BCAST__FRAME_HDR ? -EBADMSG : -ERANGE;
+    return (int64_t)off;
+}
+
 /* header validation shared by readers and joining writers: 0 or -errno */
 int bcast__header_check(const uint8_t *base, uint64_t capacity);
 /* size -> capacity, or 0 when size is not BCAST_HEADER_SIZE + a power of two >= 16 */

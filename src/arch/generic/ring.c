@@ -375,65 +375,32 @@ ssize_t bcast__ring_read_bulk(struct bcast_reader *r, void *buf, size_t cap,
                               uint64_t *start_position)
 {
     const uint64_t capacity = r->mask + 1;
-    uint64_t pos = r->position, start = pos, p, idx, hdr, n, first, off;
+    uint64_t pos = r->position, start, p, idx, n;
+    int64_t len;
 
     p = ld64(PRODUCER(r->base));
     smp_rmb(); /* producer before the frames */
     if (!bcast__after(p, pos))
         return -EAGAIN;
     r->producer = p;
-
-    /* a padding frame that ends the lap is skipped, not copied */
     idx = pos & r->mask;
-    hdr = ld64(r->data + idx);
-    if (((uint32_t)hdr & BCAST__PAD) &&
-        idx + bcast__frame_len((uint32_t)hdr & BCAST__LEN_MASK) == capacity &&
-        capacity - idx <= p - pos)
-        start = pos + (capacity - idx);
-
+    start = pos + bcast__lap_padding(ld64(r->data + idx), idx, capacity, p - pos);
     n = p - start;
-    /* the ring holds one lap: a reader further behind is overrun (the check
-       after the copy says so), and copying more would run past the data */
     if (n > capacity)
         n = capacity;
     if (n > cap)
         n = cap;
-    if (n > capacity) /* lapped: never copy more than the ring; the check below fails */
-        n = capacity;
-    idx = start & r->mask;
-    first = capacity - idx;
-    if (first > n)
-        first = n;
-    if (first)
-        memcpy(buf, r->data + idx, first);
-    if (n > first)
-        memcpy((uint8_t *)buf + first, r->data, n - first);
+    bcast__ring_copy_out(buf, r->data, r->mask, start, n);
     smp_rmb(); /* frames before the frontier */
     if (bcast__unlikely(ld64(CLAIMED(r->base)) - pos > capacity))
         return -ENOBUFS;
-
     /* everything read is good: keep the whole frames */
     r->position = start;
-    for (off = 0; off + BCAST__FRAME_HDR <= n;) {
-        uint32_t fields;
-        uint64_t flen;
-
-        memcpy(&fields, (const uint8_t *)buf + off, sizeof fields);
-        flen = bcast__frame_check(bcast__le32(fields), (start + off) & r->mask, capacity,
-                                  p - start - off);
-        if (flen == 0) {
-            if (off == 0)
-                return -EBADMSG;
-            break;
-        }
-        if (off + flen > n)
-            break;
-        off += flen;
-    }
-    if (off == 0) /* no whole frame: buffer too small, or not even a header committed */
-        return start == p ? -EAGAIN : p - start < BCAST__FRAME_HDR ? -EBADMSG : -ERANGE;
-    r->position = start + off;
+    len = bcast__bulk_frames(buf, n, start, p - start, r->mask);
+    if (len < 0)
+        return (ssize_t)len;
+    r->position = start + (uint64_t)len;
     if (start_position)
         *start_position = start;
-    return (ssize_t)off;
+    return (ssize_t)len;
 }
