@@ -179,6 +179,22 @@ static inline uint64_t bcast__default_reserve(uint64_t capacity)
     return r;
 }
 
+/* FIN/CONT/HB bits of a new frame sent with flags: a heartbeat never carries
+   CONTINUATION; any other frame does while a fragment train is open */
+static inline uint32_t bcast__frame_fields(const struct bcast_writer *w, int flags)
+{
+    uint32_t f = (flags & BCAST_MORE) ? 0 : BCAST__FIN;
+    return f | ((flags & BCAST_HEARTBEAT) ? BCAST__HB : w->train);
+}
+
+/* after a frame is published: a MORE frame opens (or continues) a train, a
+   FIN frame ends it, a heartbeat leaves it as it was */
+static inline void bcast__train_update(struct bcast_writer *w, uint32_t fields)
+{
+    if (!(fields & BCAST__HB))
+        w->train = (fields & BCAST__FIN) ? 0 : BCAST__CONT;
+}
+
 /* public flags of a frame header's fields word */
 static inline int bcast__msg_flags(uint32_t fields)
 {

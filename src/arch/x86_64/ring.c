@@ -229,18 +229,6 @@ static inline void publish(struct bcast_writer *w, uint64_t pos, uint64_t flen, 
     st64(PRODUCER(w->base), w->position);
 }
 
-static inline uint32_t frame_fields(const struct bcast_writer *w, int flags)
-{
-    uint32_t f = (flags & BCAST_MORE) ? 0 : BCAST__FIN;
-    return f | ((flags & BCAST_HEARTBEAT) ? BCAST__HB : w->train);
-}
-
-static inline void train_update(struct bcast_writer *w, uint32_t fields)
-{
-    if (!(fields & BCAST__HB))
-        w->train = (fields & BCAST__FIN) ? 0 : BCAST__CONT;
-}
-
 int bcast__ring_claim(struct bcast_writer *w, size_t len, uint32_t user, uint32_t flags,
                       void **payload)
 {
@@ -249,7 +237,7 @@ int bcast__ring_claim(struct bcast_writer *w, size_t len, uint32_t user, uint32_
     w->claim_pos = pos;
     w->claim_len = (uint32_t)len;
     w->claim_user = user;
-    w->claim_fields = frame_fields(w, (int)flags);
+    w->claim_fields = bcast__frame_fields(w, (int)flags);
     w->claim_open = 1;
     fast_refresh(w);
     *payload = w->data + (pos & w->mask) + BCAST__FRAME_HDR;
@@ -262,7 +250,7 @@ int bcast__ring_commit(struct bcast_writer *w)
 
     publish(w, w->claim_pos, bcast__frame_len(w->claim_len),
             ((uint64_t)w->claim_user << 32) | fields | w->claim_len);
-    train_update(w, fields);
+    bcast__train_update(w, fields);
     w->claim_open = 0;
     fast_refresh(w);
     return 0;
@@ -285,11 +273,11 @@ int bcast__ring_send(struct bcast_writer *w, const void *payload, size_t len, ui
 {
     uint64_t flen = bcast__frame_len(len);
     uint64_t pos = claim_frame(w, flen);
-    uint32_t fields = frame_fields(w, (int)flags);
+    uint32_t fields = bcast__frame_fields(w, (int)flags);
 
     copy_payload(w->data + (pos & w->mask) + BCAST__FRAME_HDR, payload, len);
     publish(w, pos, flen, ((uint64_t)user << 32) | fields | (uint32_t)len);
-    train_update(w, fields);
+    bcast__train_update(w, fields);
     fast_refresh(w);
     return 0;
 }
