@@ -422,20 +422,23 @@ ssize_t bcast__ring_receive(struct bcast_reader *r, void *buf, size_t cap,
  * has caught up with its cached producer position, the producer and the
  * frame header are loaded back to back, before the branch: the two cache
  * line transfers overlap instead of following each other (TSO keeps the
- * second load from passing the first).  Returns 0, or -EAGAIN.
+ * second load from passing the first).  Returns 0 with the header and the
+ * bytes committed from pos (*avail), or -EAGAIN.
  */
 static inline int load_head(struct bcast_reader *r, const uint8_t *data, uint64_t pos,
-                            uint64_t idx, uint64_t *hdr)
+                            uint64_t idx, uint64_t *hdr, uint64_t *avail)
 {
     if (bcast__likely(pos == r->producer)) { /* a reader that keeps up is usually here */
         uint64_t p = ld64(D_PRODUCER(data));
         smp_rmb(); /* producer before the frame */
         *hdr = ld64(data + idx);
-        if (!bcast__after(p, pos))
+        *avail = p - pos;
+        if ((int64_t)*avail <= 0)
             return -EAGAIN;
         r->producer = p;
     } else {
         *hdr = ld64(data + idx);
+        *avail = r->producer - pos;
     }
     return 0;
 }
@@ -448,8 +451,7 @@ static inline int load_head(struct bcast_reader *r, const uint8_t *data, uint64_
 int bcast__reader_next(struct bcast_reader *r, struct bcast_message *msg)
 {
     const uint8_t *data;
-    uint64_t pos, idx, hdr, flen;
-    uint32_t fl;
+    uint64_t pos, idx, hdr, avail, fl, flen;
 
     if (bcast__unlikely(!r))
         return -EINVAL;
@@ -458,15 +460,14 @@ int bcast__reader_next(struct bcast_reader *r, struct bcast_message *msg)
     data = r->data;
     pos = r->position;
     idx = pos & r->mask;
-    if (load_head(r, data, pos, idx, &hdr) < 0)
+    if (load_head(r, data, pos, idx, &hdr, &avail) < 0)
         return -EAGAIN;
     smp_rmb(); /* frame header before the frontier */
     if (bcast__unlikely(ld64(D_CLAIMED(data)) - pos > r->capacity))
         return -ENOBUFS;
-    fl = (uint32_t)hdr & (BCAST__LEN_MASK | BCAST__PAD); /* padding is >= next_max */
+    fl = hdr & (BCAST__LEN_MASK | BCAST__PAD); /* padding is >= next_max */
     flen = bcast__frame_len(fl);
-    if (bcast__unlikely(fl >= r->next_max || idx + flen > r->capacity ||
-                        flen > r->producer - pos))
+    if (bcast__unlikely(fl >= r->next_max || idx + flen > r->capacity || flen > avail))
         return bcast__next_slow(r, msg);
     r->position = pos + flen;
     bcast__msg_fill(msg, r, pos, hdr, data + idx + BCAST__FRAME_HDR);
@@ -493,15 +494,14 @@ static inline ssize_t receive_core(struct bcast_reader *r, void *buf, size_t cap
                                    uint64_t *pos_out, uint64_t *hdr_out)
 {
     const uint8_t *data = r->data;
-    uint64_t pos = r->position, idx = pos & r->mask, hdr, flen;
-    uint32_t fl;
+    uint64_t pos = r->position, idx = pos & r->mask, hdr, avail, fl, flen;
 
-    if (load_head(r, data, pos, idx, &hdr) < 0)
+    if (load_head(r, data, pos, idx, &hdr, &avail) < 0)
         return -EAGAIN;
-    fl = (uint32_t)hdr & (BCAST__LEN_MASK | BCAST__PAD); /* padding is >= fast_max */
+    fl = hdr & (BCAST__LEN_MASK | BCAST__PAD); /* padding is >= fast_max */
     flen = bcast__frame_len(fl);
     if (bcast__unlikely(fl >= r->fast_max || fl > cap || idx + flen > r->capacity ||
-                        flen > r->producer - pos))
+                        flen > avail))
         return GENERAL;
     copy_small(buf, data + idx + BCAST__FRAME_HDR, fl);
     smp_rmb(); /* header and payload before the frontier */
