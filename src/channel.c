@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 
 #include "ring.h"
@@ -98,7 +99,7 @@ BCAST_EXPORT const char *bcast_strerror(int err)
         break;
     }
 #ifdef HAVE_STRERRORDESC_NP
-    {
+    if (err != INT_MIN) { /* -INT_MIN is not an int */
         const char *os = strerrordesc_np(-err); /* a static string, or NULL */
         if (os)
             return os;
