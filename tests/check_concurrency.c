@@ -29,6 +29,12 @@
 #include <valgrind/valgrind.h>
 #endif
 #endif
+/* ThreadSanitizer slows every shared access by an order of magnitude */
+#if defined(__SANITIZE_THREAD__)
+#define UNDER_TSAN 1
+#else
+#define UNDER_TSAN 0
+#endif
 #ifndef RUNNING_ON_VALGRIND
 #define RUNNING_ON_VALGRIND 0
 #endif
@@ -382,7 +388,7 @@ START_TEST(test_concurrent)
     size_t ring = (size_t)_i / C_MODES;
     enum cmode mode = (enum cmode)(_i % C_MODES);
 
-    uint64_t scale = RUNNING_ON_VALGRIND ? 50 : 1;
+    uint64_t scale = RUNNING_ON_VALGRIND ? 50 : UNDER_TSAN ? 20 : 1;
 
     run_case(rings[ring].cap, rings[ring].maxlen, mode, rings[ring].free_count / scale, 0);
     run_case(rings[ring].cap, rings[ring].maxlen, mode, rings[ring].held_count / scale, 1);
