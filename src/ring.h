@@ -315,7 +315,7 @@ uint64_t bcast__capacity_of(size_t size);
  * bcast_writer_send, bcast_reader_next and bcast_reader_receive are defined
  * once, together with hidden twins (bcast__writer_send, bcast__reader_next,
  * bcast__reader_receive) for calls from inside the library.  A ring core
- * that has fast paths (config.h: BCAST_ARCH_FAST_PATHS) defines them as one
+ * that has fast paths (BCAST_ARCH_FAST_PATHS, src/local.mk) defines them as one
  * leaf function each and falls back to the checked general paths below;
  * otherwise writer.c and reader.c define them as those general paths.
  */

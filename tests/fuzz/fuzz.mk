@@ -26,7 +26,8 @@ tests/fuzz/fuzz-reader-generic: $(srcdir)/tests/fuzz/fuzz_reader.c $(FUZZ_DEPS)
 		$(srcdir)/tests/fuzz/fuzz_reader.c $(FUZZ_LIBSRC) $(srcdir)/src/arch/generic/ring.c
 tests/fuzz/fuzz-reader-x86_64: $(srcdir)/tests/fuzz/fuzz_reader.c $(FUZZ_DEPS)
 	@$(MKDIR_P) tests/fuzz
-	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ \
+	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_CPPFLAGS) -DBCAST_ARCH_FAST_PATHS=1 $(FUZZ_CFLAGS) \
+		-fsanitize=fuzzer -o $@ \
 		$(srcdir)/tests/fuzz/fuzz_reader.c $(FUZZ_LIBSRC) $(srcdir)/src/arch/x86_64/ring.c
 tests/fuzz/gen-seeds: $(srcdir)/tests/fuzz/gen_seeds.c $(FUZZ_DEPS)
 	@$(MKDIR_P) tests/fuzz
