@@ -35,12 +35,12 @@ BCAST_EXPORT int bcast_message_copy(struct bcast_message *dst, const struct bcas
 
 BCAST_EXPORT size_t bcast_message_len(const struct bcast_message *m)
 {
-    return m ? m->len : 0;
+    return m ? bcast__msg_len(m) : 0;
 }
 
 BCAST_EXPORT uint32_t bcast_message_user_defined(const struct bcast_message *m)
 {
-    return m ? m->user : 0;
+    return m ? (uint32_t)(m->hdr >> 32) : 0;
 }
 
 BCAST_EXPORT uint64_t bcast_message_position(const struct bcast_message *m)
@@ -50,25 +50,30 @@ BCAST_EXPORT uint64_t bcast_message_position(const struct bcast_message *m)
 
 BCAST_EXPORT int bcast_message_flags(const struct bcast_message *m)
 {
-    return m ? m->flags : -EINVAL;
+    if (!m)
+        return -EINVAL;
+    return m->payload ? bcast__msg_flags((uint32_t)m->hdr) : 0;
 }
 
 BCAST_EXPORT const void *bcast_message_data(const struct bcast_message *m)
 {
-    return (m && m->kind == BCAST__MSG_BULK) ? m->payload : NULL;
+    return (m && !m->reader) ? m->payload : NULL;
 }
 
 BCAST_EXPORT ssize_t bcast_message_read(const struct bcast_message *m, void *buf, size_t cap)
 {
-    if (bcast__unlikely(!m || m->kind == BCAST__MSG_EMPTY || (!buf && cap)))
+    uint32_t len;
+
+    if (bcast__unlikely(!m || !m->payload || (!buf && cap)))
         return -EINVAL;
-    if (bcast__unlikely(m->len > cap))
+    len = bcast__msg_len(m);
+    if (bcast__unlikely(len > cap))
         return -ERANGE;
-    if (m->kind == BCAST__MSG_RING)
+    if (m->reader)
         return bcast__ring_message_read(m, buf);
-    if (m->len)
-        memcpy(buf, m->payload, m->len);
-    return (ssize_t)m->len;
+    if (len)
+        memcpy(buf, m->payload, len);
+    return (ssize_t)len;
 }
 
 BCAST_EXPORT int bcast_bulk_next(const void *buf, size_t len, size_t *offset,
@@ -101,13 +106,9 @@ BCAST_EXPORT int bcast_bulk_next(const void *buf, size_t len, size_t *offset,
             continue;
         }
         msg->payload = b + off + BCAST__FRAME_HDR;
-        msg->base = NULL;
-        msg->capacity = 0;
+        msg->reader = NULL;
         msg->position = start_position + off;
-        msg->len = fields & BCAST__LEN_MASK;
-        msg->user = (uint32_t)(hdr >> 32);
-        msg->flags = bcast__msg_flags(fields);
-        msg->kind = BCAST__MSG_BULK;
+        msg->hdr = hdr;
         *offset = off + flen;
         return 0;
     }

@@ -90,20 +90,19 @@ struct bcast_writer {
     struct bcast__mapping *mapping; /* NULL for caller memory */
 };
 
+/*
+ * A message is four words, filled by a read with four stores.  A ring
+ * message refers to its reader (for the frontier check of
+ * bcast_message_read), which DESIGN.md lets it outlive no more than the
+ * channel memory; a bulk message has no reader; a message never filled has
+ * no payload.  Length, user_defined and flags are read off the header.
+ */
 struct bcast_message {
-    const uint8_t *payload; /* ring payload, or the bulk buffer */
-    const uint8_t *base;    /* channel base of a ring message; NULL for bulk */
-    uint64_t capacity;
-    uint64_t position;      /* stream position of the frame header */
-    uint32_t len;
-    uint32_t user;
-    int flags;
-    int kind;               /* BCAST__MSG_* */
+    const uint8_t *payload;             /* ring payload or bulk buffer; NULL: never filled */
+    const struct bcast_reader *reader;  /* ring message: its reader; bulk: NULL */
+    uint64_t position;                  /* stream position of the frame header */
+    uint64_t hdr;                       /* the frame header: fields | user_defined << 32 */
 };
-
-#define BCAST__MSG_EMPTY 0
-#define BCAST__MSG_RING 1
-#define BCAST__MSG_BULK 2
 
 struct bcast_reader {
     /* hot */
@@ -226,15 +225,15 @@ static inline uint64_t bcast__frame_check(uint32_t fields, uint64_t idx, uint64_
 static inline void bcast__msg_fill(struct bcast_message *m, const struct bcast_reader *r,
                                    uint64_t pos, uint64_t hdr, const uint8_t *payload)
 {
-    uint32_t fields = (uint32_t)hdr;
     m->payload = payload;
-    m->base = r->base;
-    m->capacity = r->capacity;
+    m->reader = r;
     m->position = pos;
-    m->len = fields & BCAST__LEN_MASK;
-    m->user = (uint32_t)(hdr >> 32);
-    m->flags = bcast__msg_flags(fields);
-    m->kind = BCAST__MSG_RING;
+    m->hdr = hdr;
+}
+
+static inline uint32_t bcast__msg_len(const struct bcast_message *m)
+{
+    return (uint32_t)m->hdr & BCAST__LEN_MASK;
 }
 
 /* ---- bulk windows (read_bulk): the parts with no shared-word access ---- */

@@ -549,12 +549,15 @@ BCAST_EXPORT ssize_t bcast_reader_receive(struct bcast_reader *r, void *buf, siz
 
 ssize_t bcast__ring_message_read(const struct bcast_message *m, void *buf)
 {
-    if (m->len)
-        copy_payload(buf, m->payload, m->len);
+    uint32_t len = bcast__msg_len(m);
+
+    if (len)
+        copy_payload(buf, m->payload, len);
     smp_rmb(); /* payload before the frontier */
-    if (bcast__unlikely(ld64(CLAIMED(m->base)) - (m->position + BCAST__FRAME_HDR) > m->capacity))
+    if (bcast__unlikely(ld64(CLAIMED(m->reader->base)) - (m->position + BCAST__FRAME_HDR) >
+                        m->reader->capacity))
         return -ENOBUFS;
-    return (ssize_t)m->len;
+    return (ssize_t)len;
 }
 
 uint64_t bcast__ring_pending(struct bcast_reader *r)
