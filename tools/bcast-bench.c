@@ -359,7 +359,9 @@ static void *tp_reader_main(void *arg)
     struct tp_reader *t = arg;
     struct bcast_reader *r;
     struct bcast_message *m = bcast_message_new();
-    size_t bulk_cap = 4u << 20;
+    /* bulk windows of 256 KiB: large enough to amortise the call, small
+       enough that a window is copied long before the writer laps it */
+    size_t bulk_cap = 256u << 10;
     uint8_t *buf = malloc(bulk_cap);
     int api = strcmp(o.api, "next") == 0 ? 0 : strcmp(o.api, "poll") == 0 ? 1 : 2;
     int rc;
