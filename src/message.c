@@ -57,7 +57,7 @@ BCAST_EXPORT int bcast_message_flags(const struct bcast_message *m)
 
 BCAST_EXPORT const void *bcast_message_data(const struct bcast_message *m)
 {
-    return (m && !m->reader) ? m->payload : NULL;
+    return (m && !m->base) ? m->payload : NULL;
 }
 
 BCAST_EXPORT ssize_t bcast_message_read(const struct bcast_message *m, void *buf, size_t cap)
@@ -69,7 +69,7 @@ BCAST_EXPORT ssize_t bcast_message_read(const struct bcast_message *m, void *buf
     len = bcast__msg_len(m);
     if (bcast__unlikely(len > cap))
         return -ERANGE;
-    if (m->reader)
+    if (m->base)
         return bcast__ring_message_read(m, buf);
     if (len)
         memcpy(buf, m->payload, len);
@@ -106,7 +106,8 @@ BCAST_EXPORT int bcast_bulk_next(const void *buf, size_t len, size_t *offset,
             continue;
         }
         msg->payload = b + off + BCAST__FRAME_HDR;
-        msg->reader = NULL;
+        msg->base = NULL;
+        msg->capacity = 0;
         msg->position = start_position + off;
         msg->hdr = hdr;
         *offset = off + flen;

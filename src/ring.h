@@ -91,17 +91,19 @@ struct bcast_writer {
 };
 
 /*
- * A message is four words, filled by a read with four stores.  A ring
- * message refers to its reader (for the frontier check of
- * bcast_message_read), which DESIGN.md lets it outlive no more than the
- * channel memory; a bulk message has no reader; a message never filled has
- * no payload.  Length, user_defined and flags are read off the header.
+ * A message is five words, filled by a read with five stores.  A ring
+ * message refers to the channel memory only (its base, for the frontier
+ * check of bcast_message_read, and its capacity), never to the reader that
+ * filled it, so it stays readable as long as the channel memory is mapped;
+ * a bulk message has no base; a message never filled has no payload.
+ * Length, user_defined and flags are read off the header.
  */
 struct bcast_message {
-    const uint8_t *payload;             /* ring payload or bulk buffer; NULL: never filled */
-    const struct bcast_reader *reader;  /* ring message: its reader; bulk: NULL */
-    uint64_t position;                  /* stream position of the frame header */
-    uint64_t hdr;                       /* the frame header: fields | user_defined << 32 */
+    const uint8_t *payload; /* ring payload or bulk buffer; NULL: never filled */
+    const uint8_t *base;    /* ring message: the channel; bulk: NULL */
+    uint64_t capacity;      /* ring message: the channel's capacity */
+    uint64_t position;      /* stream position of the frame header */
+    uint64_t hdr;           /* the frame header: fields | user_defined << 32 */
 };
 
 struct bcast_reader {
@@ -226,7 +228,8 @@ static inline void bcast__msg_fill(struct bcast_message *m, const struct bcast_r
                                    uint64_t pos, uint64_t hdr, const uint8_t *payload)
 {
     m->payload = payload;
-    m->reader = r;
+    m->base = r->base;
+    m->capacity = r->capacity;
     m->position = pos;
     m->hdr = hdr;
 }

@@ -333,8 +333,7 @@ ssize_t bcast__ring_message_read(const struct bcast_message *m, void *buf)
     if (len)
         copy_payload(buf, m->payload, len);
     smp_rmb(); /* payload before the frontier */
-    if (bcast__unlikely(ld64(CLAIMED(m->reader->base)) - (m->position + BCAST__FRAME_HDR) >
-                        m->reader->capacity))
+    if (bcast__unlikely(ld64(CLAIMED(m->base)) - (m->position + BCAST__FRAME_HDR) > m->capacity))
         return -ENOBUFS;
     return (ssize_t)len;
 }
