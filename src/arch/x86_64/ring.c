@@ -76,11 +76,13 @@ static inline void copy_long(uint8_t *d, const uint8_t *s, size_t n)
 
 static inline void copy_small(uint8_t *d, const uint8_t *s, size_t n)
 {
-    if (bcast__likely(n <= 32)) {
-        if (n >= 16) {
-            copy16(d, s);
-            copy16(d + n - 16, s + n - 16);
-        } else if (n >= 8) {
+    if (bcast__likely(n - 16 <= 16)) { /* 16 to 32 bytes, the common size class */
+        copy16(d, s);
+        copy16(d + n - 16, s + n - 16);
+        return;
+    }
+    if (n < 16) {
+        if (n >= 8) {
             __builtin_memcpy(d, s, 8);
             __builtin_memcpy(d + n - 8, s + n - 8, 8);
         } else if (n >= 4) {
