@@ -36,14 +36,21 @@ uint64_t bcast__capacity_of(size_t size)
     return bcast__is_pow2(cap) ? cap : 0;
 }
 
-int bcast__header_check(const uint8_t *base, uint64_t capacity)
+int bcast__mem_check(const void *mem, size_t size, uint64_t *capacity)
+{
+    if (!mem || ((uintptr_t)mem & (BCAST_ALIGNMENT - 1)))
+        return -EINVAL;
+    *capacity = bcast__capacity_of(size);
+    return *capacity ? 0 : -EINVAL;
+}
+
+int bcast__header_check(const uint8_t *base)
 {
     uint8_t ready = bcast__ring_load_ready(base);
     uint32_t magic;
     uint16_t version;
     uint64_t producer, claimed;
 
-    (void)capacity;
     memcpy(&magic, base + BCAST__OFF_MAGIC, sizeof magic);
     magic = bcast__le32(magic);
     if (ready == 0) /* a writer is initialising it, or it is not a channel */

@@ -15,12 +15,9 @@
 /* validate caller memory and its header; 0 and *capacity, or -errno */
 static int check_channel(const void *mem, size_t size, uint64_t *capacity)
 {
-    if (!mem || ((uintptr_t)mem & (BCAST_ALIGNMENT - 1)))
-        return -EINVAL;
-    *capacity = bcast__capacity_of(size);
-    if (!*capacity)
-        return -EINVAL;
-    return bcast__header_check(mem, *capacity);
+    int rc = bcast__mem_check(mem, size, capacity);
+
+    return rc < 0 ? rc : bcast__header_check(mem);
 }
 
 static int reader_new(const void *mem, uint64_t capacity, uint64_t position,

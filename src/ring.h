@@ -308,7 +308,10 @@ static inline int64_t bcast__bulk_frames(const uint8_t *buf, uint64_t n, uint64_
 }
 
 /* header validation shared by readers and joining writers: 0 or -errno */
-int bcast__header_check(const uint8_t *base, uint64_t capacity);
+int bcast__header_check(const uint8_t *base);
+/* caller memory for a channel: not NULL, BCAST_ALIGNMENT-aligned, and a
+   size that bcast__capacity_of accepts; 0 and *capacity, or -EINVAL */
+int bcast__mem_check(const void *mem, size_t size, uint64_t *capacity);
 /* size -> capacity, or 0 when size is not BCAST_HEADER_SIZE + a power of two >= 16 */
 uint64_t bcast__capacity_of(size_t size);
 

@@ -11,14 +11,6 @@
 
 #include "ring.h"
 
-static int check_mem(const void *mem, size_t size, uint64_t *capacity)
-{
-    if (!mem || ((uintptr_t)mem & (BCAST_ALIGNMENT - 1)))
-        return -EINVAL;
-    *capacity = bcast__capacity_of(size);
-    return *capacity ? 0 : -EINVAL;
-}
-
 static struct bcast_writer *writer_new(void *mem, uint64_t capacity)
 {
     struct bcast_writer *w = calloc(1, sizeof *w);
@@ -47,7 +39,7 @@ BCAST_EXPORT int bcast_writer_create(void *mem, size_t size, const void *metadat
 
     if (!out || metadata_len > BCAST_METADATA_SIZE || (metadata_len && !metadata))
         return -EINVAL;
-    if ((rc = check_mem(mem, size, &capacity)) < 0)
+    if ((rc = bcast__mem_check(mem, size, &capacity)) < 0)
         return rc;
     if (!(w = writer_new(mem, capacity)))
         return -ENOMEM;
@@ -65,9 +57,9 @@ BCAST_EXPORT int bcast_writer_join(void *mem, size_t size, struct bcast_writer *
 
     if (!out)
         return -EINVAL;
-    if ((rc = check_mem(mem, size, &capacity)) < 0)
+    if ((rc = bcast__mem_check(mem, size, &capacity)) < 0)
         return rc;
-    if ((rc = bcast__header_check(mem, capacity)) < 0)
+    if ((rc = bcast__header_check(mem)) < 0)
         return rc;
     if (!(w = writer_new(mem, capacity)))
         return -ENOMEM;
