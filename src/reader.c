@@ -40,6 +40,9 @@ static int reader_new(const void *mem, uint64_t capacity, uint64_t position,
     r->producer = position; /* forces a producer load on the first read */
     r->fast_max = BCAST__FAST_MAX + 1;
     r->next_max = BCAST__PAD;
+    /* a frame the fast receive takes is at most frame_len(BCAST__FAST_MAX) long */
+    r->fast_end = capacity > bcast__frame_len(BCAST__FAST_MAX)
+                      ? capacity - bcast__frame_len(BCAST__FAST_MAX) : 0;
     *out = r;
     return 0;
 }

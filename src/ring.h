@@ -80,8 +80,10 @@ struct bcast_writer {
     unsigned lap_shift;    /* log2(capacity) */
     /* fast-path bounds, kept by the ring core (the generic core ignores them):
        a send takes the fast path when len < fast_bound and its frame ends at
-       or before limit (never past the frontier nor the end of the lap) */
+       or before limit (never past the frontier nor the end of the lap);
+       16 to 32 bytes, the common size class, when len - 16 < fast16 */
     uint64_t fast_bound;   /* min(mtu, BCAST__FAST_MAX) + 1; 0 while a claim or train is open */
+    uint64_t fast16;       /* min(fast_bound, 33) - 16, or 0 */
     uint64_t limit;        /* min(frontier, lap_limit) */
     uint64_t lap_limit;    /* end of the current lap; the position itself at a lap boundary */
     /* cold */
@@ -116,6 +118,7 @@ struct bcast_reader {
     void *filter_ctx;
     uint64_t fast_max;     /* receive: BCAST__FAST_MAX + 1, or 0 while a filter is set */
     uint64_t next_max;     /* next: BCAST__PAD, or 0 while a filter is set */
+    uint64_t fast_end;     /* receive: frames at ring offsets below it never reach the ring end */
     /* cold */
     const uint8_t *base;
     uint64_t capacity;

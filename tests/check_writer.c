@@ -227,7 +227,7 @@ START_TEST(test_emsgsize)
         struct chan c = chan_alloc(cap, 0);
         struct bcast_writer *w = chan_writer(&c);
         size_t mtu = bcast_writer_mtu(w);
-        uint8_t *buf = calloc(1, mtu + 16);
+        uint8_t *buf = calloc(1, mtu + 48);
         void *p = NULL;
 
         ck_assert_ptr_nonnull(buf);
@@ -247,6 +247,18 @@ START_TEST(test_emsgsize)
             ck_assert_int_eq(bcast_writer_claim(w, mtu, 2, 0, &p), 0);
             ck_assert_int_eq(bcast_writer_commit(w), 0);
             ck_assert_int_eq(bcast_writer_send(w, buf, 0, 1, 0), 0);
+        }
+        /* and mid-lap, inside the frontier, where small sends take the
+           fast path: every size class past the MTU is still refused */
+        for (size_t extra = 1; extra <= 40; extra++) {
+            uint64_t pos;
+
+            do {
+                ck_assert_int_eq(bcast_writer_send(w, buf, 0, 1, 0), 0);
+                pos = bcast_writer_position(w);
+            } while (pos % cap == 0);
+            ck_assert_int_eq(bcast_writer_send(w, buf, mtu + extra, 0, 0), -EMSGSIZE);
+            ck_assert_uint_eq(bcast_writer_position(w), pos);
         }
         free(buf);
         bcast_writer_close(w);

@@ -46,6 +46,11 @@ static inline void st64(void *p, uint64_t v)
     *(volatile uint64_t *)p = v;
 }
 
+static inline void st32(void *p, uint32_t v)
+{
+    *(volatile uint32_t *)p = v;
+}
+
 #define PRODUCER(base) ((base) + BCAST__OFF_PRODUCER)
 #define CLAIMED(base) ((base) + BCAST__OFF_CLAIMED)
 
@@ -112,15 +117,27 @@ static inline void copy_payload(void *dst, const void *src, size_t n)
  * published frontier or the end of the current lap, whichever is first (at
  * a lap boundary that is the position itself, so the first frame of a lap,
  * which updates lap_count, always takes the general path).
+ *
+ * The fast path compares positions as plain unsigned numbers, one cmp
+ * instead of a subtraction and a sign test.  That is exact while no
+ * position it compares wraps past 2^64, so it is closed from
+ * BCAST__FAST_POS_END on (2^62 bytes, centuries of traffic at memory
+ * speed); the general path, which compares modulo 2^64, takes over there
+ * and hands back once the position has wrapped round to a small number.
  */
+#define BCAST__FAST_POS_END ((uint64_t)1 << 62)
+
 static inline void fast_refresh(struct bcast_writer *w)
 {
     uint64_t lap_end = (w->position + w->mask) & ~w->mask;
+    uint64_t bound = (w->mtu < BCAST__FAST_MAX ? w->mtu : BCAST__FAST_MAX) + 1;
 
     w->lap_limit = lap_end;
     w->limit = bcast__after(lap_end, w->frontier) ? w->frontier : lap_end;
-    w->fast_bound = (w->claim_open || w->train) ? 0
-                    : (w->mtu < BCAST__FAST_MAX ? w->mtu : BCAST__FAST_MAX) + 1;
+    if (w->claim_open || w->train || w->position >= BCAST__FAST_POS_END)
+        bound = 0;
+    w->fast_bound = bound;
+    w->fast16 = bound > 16 ? (bound < 33 ? bound : 33) - 16 : 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -285,47 +302,82 @@ int bcast__ring_send(struct bcast_writer *w, const void *payload, size_t len, ui
 }
 
 /*
+ * Room for a fast frame ending at end: inside the frontier and the lap.
+ * Past the frontier but inside the lap a new frontier is published here;
+ * past the lap (a padding frame or lap_count to write) it returns 0 for
+ * the general path.
+ */
+static inline int fast_room(struct bcast_writer *w, uint8_t *data, uint64_t end)
+{
+    if (bcast__unlikely(end > w->limit)) {
+        uint64_t frontier = end + w->reserve;
+
+        if (end > w->lap_limit)
+            return 0;
+        w->frontier = frontier;
+        st64(data - BCAST_HEADER_SIZE + BCAST__OFF_CLAIMED, frontier);
+        smp_wmb(); /* frontier before any byte of the frame */
+        w->limit = w->lap_limit < frontier ? w->lap_limit : frontier;
+    }
+    return 1;
+}
+
+/*
  * The fast send: a whole message of at most BCAST__FAST_MAX bytes, no claim
  * or train open, ending inside the frontier and the lap (no padding, no
- * frontier store, no lap_count store).  A leaf function; anything else, and
- * every argument error, goes to the checked general path.
+ * lap_count store).  Anything else, and every argument error, goes to the
+ * checked general path.  The frame header goes out as two 32-bit stores
+ * (fields and length, then user_defined): the producer store after them
+ * publishes both, and a reader that sees either half of a later lap's
+ * header sees the frontier that overruns it.
  */
-int bcast__writer_send(struct bcast_writer *w, const void *payload, size_t len, uint32_t user,
-                       int flags)
+static inline int fast_send(struct bcast_writer *w, uint8_t *data, const void *payload,
+                            size_t len, uint32_t user, int small)
 {
-    uint64_t pos, end;
-    uint8_t *data, *frame;
+    uint64_t pos = w->position;
+    /* frame end: positions are multiples of 8, so pos + frame_len(len) */
+    uint64_t end = (pos + len + 15) & ~(uint64_t)7;
+    uint8_t *frame;
 
-    if (bcast__unlikely(!w))
-        return -EINVAL;
-    if (bcast__unlikely(!payload))
-        goto general;
-    if (bcast__unlikely(flags))
-        goto general;
-    if (bcast__unlikely(len >= w->fast_bound))
-        goto general;
-    pos = w->position;
-    end = pos + bcast__frame_len(len);
-    if (bcast__unlikely(bcast__after(end, w->limit))) {
-        /* past the frontier but inside the lap: publish a new frontier here */
-        if (bcast__after(end, w->lap_limit))
-            goto general;
-        w->frontier = end + w->reserve;
-        st64(w->data - BCAST_HEADER_SIZE + BCAST__OFF_CLAIMED, w->frontier);
-        smp_wmb(); /* frontier before any byte of the frame */
-        w->limit = bcast__after(w->lap_limit, w->frontier) ? w->frontier : w->lap_limit;
-    }
-    data = w->data;
+    if (bcast__unlikely(!fast_room(w, data, end)))
+        return bcast__send_slow(w, payload, len, user, 0);
     frame = data + (pos & w->mask);
-    copy_small(frame + BCAST__FRAME_HDR, payload, len);
+    if (small) { /* 16 to 32 bytes: two 16-byte moves, the second one overlapping */
+        copy16(frame + BCAST__FRAME_HDR, payload);
+        copy16(frame + BCAST__FRAME_HDR + len - 16, (const uint8_t *)payload + len - 16);
+    } else {
+        copy_small(frame + BCAST__FRAME_HDR, payload, len);
+    }
     /* len < fast_bound <= BCAST__FAST_MAX + 1: it fits the length field as it is */
-    st64(frame, ((uint64_t)user << 32) | BCAST__FIN | len);
+    st32(frame + 4, user);
+    st32(frame, BCAST__FIN | (uint32_t)len);
     smp_wmb(); /* payload and header before producer */
     w->position = end;
     st64(data - BCAST_HEADER_SIZE + BCAST__OFF_PRODUCER, end);
     return 0;
-general:
-    return bcast__send_slow(w, payload, len, user, flags);
+}
+
+/* the fast send of the sizes other than 16 to 32 bytes, apart to keep the
+   common one's registers free */
+static __attribute__((noinline)) int send_other(struct bcast_writer *w, const void *payload,
+                                                size_t len, uint32_t user)
+{
+    if (bcast__unlikely(len >= w->fast_bound))
+        return bcast__send_slow(w, payload, len, user, 0);
+    return fast_send(w, w->data, payload, len, user, 0);
+}
+
+/* a leaf function on its common path: checks, then the 16-to-32-byte class */
+int bcast__writer_send(struct bcast_writer *w, const void *payload, size_t len, uint32_t user,
+                       int flags)
+{
+    if (bcast__unlikely(!w))
+        return -EINVAL;
+    if (bcast__unlikely(flags || !payload))
+        return bcast__send_slow(w, payload, len, user, flags);
+    if (bcast__unlikely(len - 16 >= w->fast16))
+        return send_other(w, payload, len, user);
+    return fast_send(w, w->data, payload, len, user, 1);
 }
 
 BCAST_EXPORT int bcast_writer_send(struct bcast_writer *w, const void *payload, size_t len,
@@ -502,8 +554,14 @@ static inline ssize_t receive_core(struct bcast_reader *r, void *buf, size_t cap
         return -EAGAIN;
     fl = hdr & (BCAST__LEN_MASK | BCAST__PAD); /* padding is >= fast_max */
     flen = bcast__frame_len(fl);
-    if (bcast__unlikely(fl >= r->fast_max || fl > cap || idx + flen > r->capacity ||
-                        flen > avail))
+    if (bcast__unlikely(fl >= r->fast_max))
+        return GENERAL;
+    if (bcast__unlikely(flen > avail))
+        return GENERAL;
+    if (bcast__unlikely(fl > cap))
+        return GENERAL;
+    /* near the ring end: the frame must not reach past it */
+    if (bcast__unlikely(idx >= r->fast_end) && idx + flen > r->capacity)
         return GENERAL;
     copy_small(buf, data + idx + BCAST__FRAME_HDR, fl);
     smp_rmb(); /* header and payload before the frontier */
