@@ -40,6 +40,10 @@ static int reader_new(const void *mem, uint64_t capacity, uint64_t position,
     r->producer = position; /* forces a producer load on the first read */
     r->fast_max = BCAST__FAST_MAX + 1;
     r->next_max = BCAST__PAD;
+    /* the poll message's channel words never change; a fast poll fills
+       only payload, position and header */
+    r->poll_msg.base = mem;
+    r->poll_msg.capacity = capacity;
     /* a frame the fast receive takes is at most frame_len(BCAST__FAST_MAX) long */
     r->fast_end = capacity > bcast__frame_len(BCAST__FAST_MAX)
                       ? capacity - bcast__frame_len(BCAST__FAST_MAX) : 0;
@@ -172,6 +176,7 @@ BCAST_EXPORT int bcast_reader_skip(struct bcast_reader *r)
     return bcast__ring_next(r, NULL);
 }
 
+#ifndef BCAST_ARCH_FAST_PATHS
 BCAST_EXPORT int bcast_reader_poll(struct bcast_reader *r, bcast_handler fn, void *ctx,
                                    size_t limit)
 {
@@ -179,8 +184,7 @@ BCAST_EXPORT int bcast_reader_poll(struct bcast_reader *r, bcast_handler fn, voi
 
     if (!r || !fn)
         return -EINVAL;
-    if (limit > INT_MAX)
-        limit = INT_MAX;
+    limit = bcast__poll_limit(limit);
     while ((size_t)n < limit) {
         if ((rc = bcast__reader_next(r, &r->poll_msg)) < 0)
             break;
@@ -188,12 +192,9 @@ BCAST_EXPORT int bcast_reader_poll(struct bcast_reader *r, bcast_handler fn, voi
         if (fn(&r->poll_msg, ctx))
             break;
     }
-    /* -EAGAIN ends a batch quietly; another error is reported when nothing was
-       handled, and otherwise found again by the next call (it is sticky) */
-    if (n == 0 && rc < 0 && rc != -EAGAIN)
-        return rc;
-    return n;
+    return bcast__poll_result(n, rc);
 }
+#endif
 
 BCAST_EXPORT void bcast_reader_set_filter(struct bcast_reader *r, bcast_filter keep, void *ctx)
 {

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <limits.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/types.h>
@@ -325,7 +326,8 @@ uint64_t bcast__capacity_of(size_t size);
  * bcast__reader_receive) for calls from inside the library.  A ring core
  * that has fast paths (BCAST_ARCH_FAST_PATHS, src/local.mk) defines them as one
  * leaf function each and falls back to the checked general paths below;
- * otherwise writer.c and reader.c define them as those general paths.
+ * otherwise writer.c and reader.c define them as those general paths.  Such
+ * a core also defines bcast_reader_poll, with its fast next in the loop.
  */
 int bcast__writer_send(struct bcast_writer *w, const void *payload, size_t len, uint32_t user,
                        int flags);
@@ -338,6 +340,20 @@ int bcast__send_slow(struct bcast_writer *w, const void *payload, size_t len, ui
 int bcast__next_slow(struct bcast_reader *r, struct bcast_message *msg);
 ssize_t bcast__receive_slow(struct bcast_reader *r, void *buf, size_t cap,
                             struct bcast_message *msg);
+
+/* bcast_reader_poll: a limit past INT_MAX counts as INT_MAX */
+static inline size_t bcast__poll_limit(size_t limit)
+{
+    return limit > INT_MAX ? INT_MAX : limit;
+}
+
+/* bcast_reader_poll's answer after n messages, the batch ended by rc:
+   -EAGAIN ends a batch quietly; another error is reported when nothing was
+   handled, and otherwise found again by the next call (it is sticky) */
+static inline int bcast__poll_result(int n, int rc)
+{
+    return n == 0 && rc < 0 && rc != -EAGAIN ? rc : n;
+}
 
 /* ---- the ring core: src/arch/<arch>/ring.c ---- */
 

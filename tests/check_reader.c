@@ -1339,6 +1339,87 @@ START_TEST(test_poll)
 }
 END_TEST
 
+/* a handler that works on the reader it is called from, on message `at` */
+struct rctx {
+    struct bcast_reader *r;
+    struct frec f;
+    int at, what, n;
+    uint32_t users[64];
+};
+
+enum { DO_FILTER, DO_UNFILTER, DO_RESET, DO_NEXT };
+
+static int changer(const struct bcast_message *m, void *ctx)
+{
+    struct rctx *x = ctx;
+    struct bcast_message *other;
+
+    ck_assert_int_lt(x->n, 64);
+    x->users[x->n++] = bcast_message_user_defined(m);
+    if (x->n != x->at)
+        return 0;
+    switch (x->what) {
+    case DO_FILTER:
+        bcast_reader_set_filter(x->r, keep_even, &x->f);
+        break;
+    case DO_UNFILTER:
+        bcast_reader_set_filter(x->r, NULL, NULL);
+        break;
+    case DO_RESET:
+        ck_assert_int_eq(bcast_reader_reset(x->r), 0);
+        break;
+    case DO_NEXT: /* consume the following message behind the poll's back */
+        other = bcast_message_new();
+        ck_assert_int_eq(bcast_reader_next(x->r, other), 0);
+        ck_assert_uint_eq(bcast_message_user_defined(other), x->users[x->n - 1] + 1);
+        bcast_message_free(other);
+        break;
+    }
+    return 0;
+}
+
+START_TEST(test_poll_handler_changes_reader)
+{
+    struct chan c = chan_alloc(4096, 0);
+    struct bcast_writer *w = chan_writer(&c);
+    struct bcast_reader *r = chan_reader(&c);
+    struct rctx x;
+
+    /* a filter set by the handler applies from the next message on */
+    memset(&x, 0, sizeof x);
+    x.r = r, x.at = 2, x.what = DO_FILTER;
+    send_fixed(w, 0, 10);
+    ck_assert_int_eq(bcast_reader_poll(r, changer, &x, 100), 6);
+    ck_assert_uint_eq(x.users[0], 0);
+    ck_assert_uint_eq(x.users[1], 1);
+    ck_assert_uint_eq(x.users[2], 2);
+    ck_assert_uint_eq(x.users[3], 4);
+    ck_assert_uint_eq(x.users[5], 8);
+    ck_assert_uint_eq(bcast_reader_position(r), bcast_writer_position(w));
+    /* ... and removed by it, likewise */
+    send_fixed(w, 10, 20);
+    x.n = 0, x.at = 1, x.what = DO_UNFILTER;
+    ck_assert_int_eq(bcast_reader_poll(r, changer, &x, 100), 10);
+    for (int i = 0; i < 10; i++)
+        ck_assert_uint_eq(x.users[i], 10 + (uint32_t)i);
+    /* a reset jumps to the producer: the poll ends there */
+    send_fixed(w, 20, 30);
+    x.n = 0, x.at = 3, x.what = DO_RESET;
+    ck_assert_int_eq(bcast_reader_poll(r, changer, &x, 100), 3);
+    ck_assert_uint_eq(bcast_reader_position(r), bcast_writer_position(w));
+    /* a message the handler takes itself is not handed again */
+    send_fixed(w, 30, 36);
+    x.n = 0, x.at = 2, x.what = DO_NEXT;
+    ck_assert_int_eq(bcast_reader_poll(r, changer, &x, 100), 5);
+    ck_assert_uint_eq(x.users[1], 31);
+    ck_assert_uint_eq(x.users[2], 33);
+    ck_assert_uint_eq(x.users[4], 35);
+    bcast_reader_close(r);
+    bcast_writer_close(w);
+    chan_free(&c);
+}
+END_TEST
+
 START_TEST(test_poll_error_after_messages)
 {
     struct chan c = chan_alloc(1024, 0);
@@ -1607,6 +1688,7 @@ Suite *reader_suite(void)
     tcase_add_test(tc, test_filter_calls);
     tcase_add_test(tc, test_poll);
     tcase_add_test(tc, test_poll_error_after_messages);
+    tcase_add_test(tc, test_poll_handler_changes_reader);
     tcase_add_test(tc, test_zero_length_and_heartbeats);
     tcase_add_test(tc, test_deferred_message);
     tcase_add_test(tc, test_fragments);

@@ -497,42 +497,89 @@ static inline int load_head(struct bcast_reader *r, const uint8_t *data, uint64_
     return 0;
 }
 
+/* the fast paths' answer for "this frame needs the general path" (not an errno) */
+#define GENERAL (-4096 - 1)
+
 /*
  * The fast lazy read: a frame that is not padding, not filtered, and ends
- * inside the ring and the committed data.  Anything else goes to the general path, which reads the
- * frame again from the start and checks it in full.
+ * inside the ring and the committed data.  Fills the message's payload,
+ * position and header (the caller sees to base and capacity).  Returns 0,
+ * -EAGAIN, -ENOBUFS, or GENERAL for anything else: the general path reads
+ * the frame again from the start and checks it in full.
  */
-int bcast__reader_next(struct bcast_reader *r, struct bcast_message *msg)
+static inline int next_core(struct bcast_reader *r, struct bcast_message *msg)
 {
-    const uint8_t *data;
-    uint64_t pos, idx, hdr, avail, fl, flen;
+    const uint8_t *data = r->data;
+    uint64_t pos = r->position, idx = pos & r->mask, hdr, avail, fl, flen;
 
-    if (bcast__unlikely(!r))
-        return -EINVAL;
-    if (bcast__unlikely(!msg))
-        return -EINVAL;
-    data = r->data;
-    pos = r->position;
-    idx = pos & r->mask;
     if (load_head(r, data, pos, idx, &hdr, &avail) < 0)
         return -EAGAIN;
     smp_rmb(); /* frame header before the frontier */
     if (bcast__unlikely(ld64(D_CLAIMED(data)) - pos > r->capacity))
         return -ENOBUFS;
     fl = hdr & (BCAST__LEN_MASK | BCAST__PAD); /* padding is >= next_max */
+    if (bcast__unlikely(fl >= r->next_max))
+        return GENERAL;
     flen = bcast__frame_len(fl);
-    if (bcast__unlikely(fl >= r->next_max || idx + flen > r->capacity || flen > avail))
-        return bcast__next_slow(r, msg);
+    if (bcast__unlikely(flen > avail))
+        return GENERAL;
+    if (bcast__unlikely(idx + flen > r->capacity))
+        return GENERAL;
     r->position = pos + flen;
-    bcast__msg_fill(msg, r, pos, hdr, data + idx + BCAST__FRAME_HDR);
+    msg->payload = data + idx + BCAST__FRAME_HDR;
+    msg->position = pos;
+    msg->hdr = hdr;
     return 0;
+}
+
+int bcast__reader_next(struct bcast_reader *r, struct bcast_message *msg)
+{
+    int rc;
+
+    if (bcast__unlikely(!r))
+        return -EINVAL;
+    if (bcast__unlikely(!msg))
+        return -EINVAL;
+    rc = next_core(r, msg);
+    if (bcast__unlikely(rc == GENERAL))
+        return bcast__next_slow(r, msg);
+    msg->base = r->base;
+    msg->capacity = r->capacity;
+    return rc;
 }
 
 BCAST_EXPORT int bcast_reader_next(struct bcast_reader *r, struct bcast_message *msg)
     __attribute__((alias("bcast__reader_next")));
 
-/* the fast paths' answer for "this frame needs the general path" (not an errno) */
-#define GENERAL (-4096 - 1)
+/*
+ * Poll with the fast lazy read in the loop.  The poll message's base and
+ * capacity were set when the reader was opened, so each message costs three
+ * stores; the general path fills all five with the same values.  The
+ * handler may call the reader's other functions: the loop keeps no reader
+ * state in registers across the call.
+ */
+BCAST_EXPORT int bcast_reader_poll(struct bcast_reader *r, bcast_handler fn, void *ctx,
+                                   size_t limit)
+{
+    struct bcast_message *m;
+    int n = 0, rc = 0;
+
+    if (bcast__unlikely(!r || !fn))
+        return -EINVAL;
+    limit = bcast__poll_limit(limit);
+    m = &r->poll_msg;
+    while ((size_t)n < limit) {
+        rc = next_core(r, m);
+        if (bcast__unlikely(rc == GENERAL))
+            rc = bcast__ring_next(r, m);
+        if (rc < 0)
+            break;
+        n++;
+        if (fn(m, ctx))
+            break;
+    }
+    return bcast__poll_result(n, rc);
+}
 
 /*
  * The fast eager read: the same frames as the fast lazy read, copied with
