@@ -46,11 +46,13 @@ struct opts {
     const char *dir;
     int blocks;
     int harness;
+    uint64_t idle_pause;
 };
 
 static struct opts o = {
     .readers = 1, .api = "poll", .size = 73, .messages = 10000000,
     .iterations = 1000000, .mode = "write+read", .dir = "/dev/shm", .blocks = 11,
+    .idle_pause = 1,
 };
 
 static void die(const char *what, int rc)
@@ -415,7 +417,11 @@ static void *tp_reader_main(void *arg)
         if (atomic_load_explicit(&tp_writer_done, memory_order_acquire) &&
             bcast_reader_pending(r) == 0)
             break;
-        cpu_relax();
+        /* --idle-pause: a reader that found nothing waits before it looks at
+           the producer line again, so a caught-up reader takes that line from
+           the writer once per batch instead of once per message */
+        for (uint64_t k = 0; k < o.idle_pause; k++)
+            cpu_relax();
     }
     t->done_ns = now_ns();
     bcast_reader_close(r);
@@ -479,8 +485,8 @@ static int cmd_throughput(void)
     double gbps = (double)o.size * (double)o.messages / (double)(t1 - t0);
     if (!o.json) {
         printf("throughput: 8 MiB channel in %s, %zu-byte payloads, %" PRIu64
-               " messages, %d reader(s) using %s; writer on CPU %d\n",
-               o.dir, o.size, o.messages, o.readers, o.api, cpu_for(0));
+               " messages, %d reader(s) using %s, idle pause %" PRIu64 "; writer on CPU %d\n",
+               o.dir, o.size, o.messages, o.readers, o.api, o.idle_pause, cpu_for(0));
         if (shared)
             printf("note: readers share CPUs (fewer CPUs than readers + 1): fan-out numbers "
                    "here measure CPU sharing, not the library\n");
@@ -491,11 +497,12 @@ static int cmd_throughput(void)
         double pctd = 100.0 * (double)rd[i].received / (double)o.messages;
         if (o.json)
             printf("{\"bench\":\"throughput\",\"size\":%zu,\"messages\":%" PRIu64
-                   ",\"readers\":%d,\"api\":\"%s\",\"writer_cpu\":%d,\"reader\":%d,"
+                   ",\"readers\":%d,\"api\":\"%s\",\"idle_pause\":%" PRIu64
+                   ",\"writer_cpu\":%d,\"reader\":%d,"
                    "\"reader_cpu\":%d,\"cpus_shared\":%s,\"publish_ns_per_msg\":%.3f,"
                    "\"settle_ns_per_msg\":%.3f,\"payload_gb_per_s\":%.4f,"
                    "\"received\":%" PRIu64 ",\"delivery_pct\":%.4f,\"overruns\":%" PRIu64 "}\n",
-                   o.size, o.messages, o.readers, o.api, cpu_for(0), i, rd[i].cpu,
+                   o.size, o.messages, o.readers, o.api, o.idle_pause, cpu_for(0), i, rd[i].cpu,
                    shared ? "true" : "false", pub, settle, gbps, rd[i].received, pctd,
                    rd[i].overruns);
         else
@@ -602,6 +609,7 @@ static void usage(FILE *f)
             "  --api next|poll|bulk  throughput: read path (poll)\n"
             "  --size BYTES        throughput: payload size (73)\n"
             "  --messages N        throughput: messages published (10000000)\n"
+            "  --idle-pause N      throughput: pause instructions after a read found nothing (1)\n"
             "  --dir DIR           throughput/rtt --shm: directory for channel files (/dev/shm)\n"
             "  --mode write|write+read  ops: loop body (write+read)\n"
             "  --iterations N      ops: iterations (1000000)\n"
@@ -647,6 +655,7 @@ int main(int argc, char **argv)
         {"messages", required_argument, 0, 'm'}, {"iterations", required_argument, 0, 'i'},
         {"mode", required_argument, 0, 'o'},     {"dir", required_argument, 0, 'd'},
         {"blocks", required_argument, 0, 'b'},   {"harness", no_argument, 0, 'H'},
+        {"idle-pause", required_argument, 0, 'P'},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},        {0, 0, 0, 0},
     };
@@ -695,6 +704,11 @@ int main(int argc, char **argv)
             o.blocks = (int)v;
             break;
         case 'H': o.harness = 1; break;
+        case 'P':
+            if (parse_u64(optarg, &v) < 0 || v > 1000000)
+                goto bad;
+            o.idle_pause = v;
+            break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("bcast-bench (libbcast) %s\n", bcast_version()); return 0;
         default: goto usage_err;

@@ -12,6 +12,7 @@ bench: tools/bcast-bench
 	$(builddir)/tools/bcast-bench rtt --shm
 	for size in 8 73 1024; do \
 	  $(builddir)/tools/bcast-bench throughput --size $$size || exit 1; done
+	$(builddir)/tools/bcast-bench throughput --idle-pause 1024
 	$(builddir)/tools/bcast-bench throughput --api next
 	$(builddir)/tools/bcast-bench throughput --api bulk
 	$(builddir)/tools/bcast-bench throughput --readers 2
