@@ -231,6 +231,31 @@ int tool_option_error(int opt, char **argv)
     return tool_usage_error("unknown option '%s'", arg);
 }
 
+int tool_getopt(int argc, char **argv, const char *optstring, const struct option *longopts,
+                void (*usage)(FILE *f))
+{
+    int opt;
+
+    opterr = 0;
+    switch ((opt = getopt_long(argc, argv, optstring, longopts, NULL))) {
+    case 'h':
+        usage(stdout);
+        exit(tool_finish_stdout());
+    case 'V':
+        tool_print_version();
+        exit(tool_finish_stdout());
+    case ':':
+    case '?':
+        exit(tool_option_error(opt, argv));
+    case -1:
+        if (optind != argc - 1)
+            exit(tool_usage_error(optind == argc ? "missing PATH" : "too many arguments"));
+        return -1;
+    default:
+        return opt;
+    }
+}
+
 void tool_print_version(void)
 {
     printf("%s (libbcast) %s\n", tool_name, bcast_version());
