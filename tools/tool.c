@@ -218,7 +218,8 @@ int tool_usage_error(const char *fmt, ...)
     return TOOL_EXIT_USAGE;
 }
 
-int tool_option_error(int opt, char **argv)
+/* the usage error for getopt_long's ':' or '?' (optstring starts with ':') */
+static int option_error(int opt, char **argv)
 {
     const char *arg = argv[optind - 1];
     int is_long = strncmp(arg, "--", 2) == 0;
@@ -242,11 +243,11 @@ int tool_getopt(int argc, char **argv, const char *optstring, const struct optio
         usage(stdout);
         exit(tool_finish_stdout());
     case 'V':
-        tool_print_version();
+        printf("%s (libbcast) %s\n", tool_name, bcast_version());
         exit(tool_finish_stdout());
     case ':':
     case '?':
-        exit(tool_option_error(opt, argv));
+        exit(option_error(opt, argv));
     case -1:
         if (optind != argc - 1)
             exit(tool_usage_error(optind == argc ? "missing PATH" : "too many arguments"));
@@ -254,11 +255,6 @@ int tool_getopt(int argc, char **argv, const char *optstring, const struct optio
     default:
         return opt;
     }
-}
-
-void tool_print_version(void)
-{
-    printf("%s (libbcast) %s\n", tool_name, bcast_version());
 }
 
 static void on_stop(int sig)

@@ -59,10 +59,6 @@ int tool_parse_u32(const char *s, uint32_t *out);
 void tool_error(const char *path, int err);
 /* "bcast-x: <message>" and the --help hint on stderr; returns TOOL_EXIT_USAGE */
 int tool_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* the usage error for getopt_long's ':' or '?' (optstring starts with ':') */
-int tool_option_error(int opt, char **argv);
-/* "bcast-x (libbcast) VERSION" on stdout */
-void tool_print_version(void);
 
 /*
  * The command line every tool shares: its own options, -h/--help,
