@@ -41,9 +41,7 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {
         {"create", required_argument, NULL, 'c'},
         {"user", required_argument, NULL, 'u'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
+        TOOL_LONGOPTS_END,
     };
     struct bcast_writer *w;
     uint64_t capacity = 0;
@@ -56,8 +54,7 @@ int main(int argc, char **argv)
     int opt, rc, create = 0, status = TOOL_EXIT_OK;
 
     tool_name = "bcast-cat";
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":c:u:hV", longopts, NULL)) != -1) {
+    while ((opt = tool_getopt(argc, argv, TOOL_OPTSTRING("c:u:"), longopts, usage)) != -1) {
         switch (opt) {
         case 'c':
             if (tool_parse_size(optarg, &capacity) < 0 || capacity > SIZE_MAX ||
@@ -69,18 +66,8 @@ int main(int argc, char **argv)
             if (tool_parse_u32(optarg, &user) < 0)
                 return tool_usage_error("invalid --user '%s'", optarg);
             break;
-        case 'h':
-            usage(stdout);
-            return tool_finish_stdout();
-        case 'V':
-            tool_print_version();
-            return tool_finish_stdout();
-        default:
-            return tool_option_error(opt, argv);
         }
     }
-    if (optind != argc - 1)
-        return tool_usage_error(optind == argc ? "missing PATH" : "too many arguments");
     path = argv[optind];
 
     tool_catch_signals();

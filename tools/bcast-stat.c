@@ -274,9 +274,7 @@ int main(int argc, char **argv)
         {"json", no_argument, NULL, 'j'},
         {"watch", optional_argument, NULL, 'w'},
         {"count", required_argument, NULL, 'c'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
+        TOOL_LONGOPTS_END,
     };
     struct stat_opts o = {0, 0, 1.0, 0, NULL};
     struct bcast_reader *r;
@@ -284,8 +282,7 @@ int main(int argc, char **argv)
     int opt, rc, locked, status;
 
     tool_name = "bcast-stat";
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":jw::c:hV", longopts, NULL)) != -1) {
+    while ((opt = tool_getopt(argc, argv, TOOL_OPTSTRING("jw::c:"), longopts, usage)) != -1) {
         switch (opt) {
         case 'j':
             o.json = 1;
@@ -305,18 +302,8 @@ int main(int argc, char **argv)
             if (tool_parse_u64(optarg, &o.count) < 0 || o.count == 0)
                 return tool_usage_error("invalid --count '%s'", optarg);
             break;
-        case 'h':
-            usage(stdout);
-            return tool_finish_stdout();
-        case 'V':
-            tool_print_version();
-            return tool_finish_stdout();
-        default:
-            return tool_option_error(opt, argv);
         }
     }
-    if (optind != argc - 1)
-        return tool_usage_error(optind == argc ? "missing PATH" : "too many arguments");
     if (o.count && !o.watch)
         return tool_usage_error("--count needs --watch");
     o.path = argv[optind];

@@ -268,9 +268,7 @@ int main(int argc, char **argv)
         {"payload", no_argument, NULL, 'p'},
         {"hex", no_argument, NULL, 'x'},
         {"filter", required_argument, NULL, 'u'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
+        TOOL_LONGOPTS_END,
     };
     struct tail_opts o;
     struct bcast_reader *r;
@@ -278,8 +276,7 @@ int main(int argc, char **argv)
 
     memset(&o, 0, sizeof o);
     tool_name = "bcast-tail";
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":fn:pxu:hV", longopts, NULL)) != -1) {
+    while ((opt = tool_getopt(argc, argv, TOOL_OPTSTRING("fn:pxu:"), longopts, usage)) != -1) {
         switch (opt) {
         case 'f':
             o.follow = 1;
@@ -320,18 +317,8 @@ int main(int argc, char **argv)
                 return tool_usage_error("invalid --filter '%s'", optarg);
             o.nfilters++;
             break;
-        case 'h':
-            usage(stdout);
-            return tool_finish_stdout();
-        case 'V':
-            tool_print_version();
-            return tool_finish_stdout();
-        default:
-            return tool_option_error(opt, argv);
         }
     }
-    if (optind != argc - 1)
-        return tool_usage_error(optind == argc ? "missing PATH" : "too many arguments");
     if (starts > 1)
         return tool_usage_error("--from-start, --last-lap and --position exclude each other");
     if (formats > 1)

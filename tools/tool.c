@@ -218,7 +218,8 @@ int tool_usage_error(const char *fmt, ...)
     return TOOL_EXIT_USAGE;
 }
 
-int tool_option_error(int opt, char **argv)
+/* the usage error for getopt_long's ':' or '?' (optstring starts with ':') */
+static int option_error(int opt, char **argv)
 {
     const char *arg = argv[optind - 1];
     int is_long = strncmp(arg, "--", 2) == 0;
@@ -231,9 +232,29 @@ int tool_option_error(int opt, char **argv)
     return tool_usage_error("unknown option '%s'", arg);
 }
 
-void tool_print_version(void)
+int tool_getopt(int argc, char **argv, const char *optstring, const struct option *longopts,
+                void (*usage)(FILE *f))
 {
-    printf("%s (libbcast) %s\n", tool_name, bcast_version());
+    int opt;
+
+    opterr = 0;
+    switch ((opt = getopt_long(argc, argv, optstring, longopts, NULL))) {
+    case 'h':
+        usage(stdout);
+        exit(tool_finish_stdout());
+    case 'V':
+        printf("%s (libbcast) %s\n", tool_name, bcast_version());
+        exit(tool_finish_stdout());
+    case ':':
+    case '?':
+        exit(option_error(opt, argv));
+    case -1:
+        if (optind != argc - 1)
+            exit(tool_usage_error(optind == argc ? "missing PATH" : "too many arguments"));
+        return -1;
+    default:
+        return opt;
+    }
 }
 
 static void on_stop(int sig)

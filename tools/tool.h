@@ -9,9 +9,11 @@
 #ifndef BCAST_TOOL_H
 #define BCAST_TOOL_H
 
+#include <getopt.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* exit statuses of every tool */
 #define TOOL_EXIT_OK 0
@@ -57,10 +59,33 @@ int tool_parse_u32(const char *s, uint32_t *out);
 void tool_error(const char *path, int err);
 /* "bcast-x: <message>" and the --help hint on stderr; returns TOOL_EXIT_USAGE */
 int tool_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* the usage error for getopt_long's ':' or '?' (optstring starts with ':') */
-int tool_option_error(int opt, char **argv);
-/* "bcast-x (libbcast) VERSION" on stdout */
-void tool_print_version(void);
+
+/*
+ * The command line every tool shares: its own options, -h/--help,
+ * -V/--version, then exactly one PATH.  A tool builds its getopt_long
+ * arguments with these and parses them with tool_getopt():
+ *
+ *     static const struct option longopts[] = {
+ *         {"json", no_argument, NULL, 'j'},
+ *         TOOL_LONGOPTS_END,
+ *     };
+ *     while ((opt = tool_getopt(argc, argv, TOOL_OPTSTRING("j"), longopts, usage)) != -1)
+ */
+#define TOOL_OPTSTRING(own) ":" own "hV"
+#define TOOL_LONGOPTS_END                                                                     \
+    {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}
+
+/*
+ * getopt_long for the tool named tool_name.  Returns the tool's own options
+ * one by one (optarg as getopt_long sets it), then -1 once they are done and
+ * exactly one operand is left: the PATH, at argv[optind].  Handles the rest
+ * itself and exits: -h/--help prints usage(stdout) and -V/--version prints
+ * "bcast-x (libbcast) VERSION", both with the status of tool_finish_stdout();
+ * an unknown option, a missing option argument, a missing PATH or more than
+ * one exit TOOL_EXIT_USAGE after a tool_usage_error() message.
+ */
+int tool_getopt(int argc, char **argv, const char *optstring, const struct option *longopts,
+                void (*usage)(FILE *f));
 
 /* install SIGINT and SIGTERM handlers that set tool_stop (no SA_RESTART) */
 void tool_catch_signals(void);
