@@ -6,6 +6,8 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#include "suite-main.h"
+
 #include <bcast.h>
 #include <check.h>
 #include <errno.h>
@@ -134,13 +136,4 @@ Suite *bulk_overrun_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(bulk_overrun_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+SUITE_MAIN(bulk_overrun_suite)

@@ -407,4 +407,4 @@ Suite *concurrency_suite(void)
     return s;
 }
 
-CORE_SUITE_MAIN(concurrency_suite)
+SUITE_MAIN(concurrency_suite)

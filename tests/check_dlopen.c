@@ -13,6 +13,7 @@
  */
 #define _GNU_SOURCE
 #include "config.h"
+#include "suite-main.h"
 
 #include <bcast.h>
 #include <check.h>
@@ -421,18 +422,9 @@ Suite *dlopen_suite(void)
 
 int main(void)
 {
-    SRunner *sr;
-    int failed;
-
     if (access(BCAST_DLOPEN_PATH, R_OK) != 0) {
         printf("check_dlopen: %s not built (--disable-shared?); skipped\n", BCAST_DLOPEN_PATH);
         return 77;
     }
-    sr = srunner_create(dlopen_suite());
-    if (!sr)
-        return 99;
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return suite_main(dlopen_suite());
 }

@@ -582,4 +582,4 @@ Suite *format_suite(void)
     return s;
 }
 
-CORE_SUITE_MAIN(format_suite)
+SUITE_MAIN(format_suite)

@@ -679,4 +679,4 @@ Suite *message_suite(void)
     return s;
 }
 
-CORE_SUITE_MAIN(message_suite)
+SUITE_MAIN(message_suite)

@@ -22,6 +22,8 @@
  * SPDX-License-Identifier: MIT
  */
 #define _GNU_SOURCE
+#include "suite-main.h"
+
 #include <bcast.h>
 #include <check.h>
 #include <errno.h>
@@ -1975,18 +1977,10 @@ static Suite *mmap_suite(void)
 int main(void)
 {
     struct stat st;
-    SRunner *sr;
-    int failed;
 
     if (stat("/dev/shm", &st) < 0 || !S_ISDIR(st.st_mode)) {
         fprintf(stderr, "check_mmap: no /dev/shm, skipped\n");
         return 77;
     }
-    sr = srunner_create(mmap_suite());
-    if (!sr)
-        return 99;
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return suite_main(mmap_suite());
 }

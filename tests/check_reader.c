@@ -1696,4 +1696,4 @@ Suite *reader_suite(void)
     return s;
 }
 
-CORE_SUITE_MAIN(reader_suite)
+SUITE_MAIN(reader_suite)

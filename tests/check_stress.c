@@ -16,6 +16,8 @@
  * SPDX-License-Identifier: MIT
  */
 #define _GNU_SOURCE
+#include "suite-main.h"
+
 #include <bcast.h>
 #include <check.h>
 #include <errno.h>
@@ -810,13 +812,4 @@ Suite *stress_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(stress_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+SUITE_MAIN(stress_suite)

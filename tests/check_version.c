@@ -7,10 +7,11 @@
  */
 #include "config.h"
 
+#include "suite-main.h"
+
 #include <bcast.h>
 #include <check.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* PACKAGE_VERSION as three numbers; fails the test unless it is exactly M.m.p */
@@ -76,15 +77,4 @@ Suite *version_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(version_suite());
-    int failed;
-
-    if (!sr)
-        return 99;
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+SUITE_MAIN(version_suite)

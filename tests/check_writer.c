@@ -705,4 +705,4 @@ Suite *writer_suite(void)
     return s;
 }
 
-CORE_SUITE_MAIN(writer_suite)
+SUITE_MAIN(writer_suite)

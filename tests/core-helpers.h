@@ -8,6 +8,8 @@
 #ifndef BCAST_CORE_HELPERS_H
 #define BCAST_CORE_HELPERS_H
 
+#include "suite-main.h"
+
 #include <bcast.h>
 #include <check.h>
 #include <errno.h>
@@ -316,23 +318,5 @@ static inline int bad_header(struct chan *c, unsigned k, const char **what)
         return 1;
     }
 }
-
-/* run a suite: exit 0 when every test passed, 1 when one failed, 99 when broken */
-#define CORE_SUITE_MAIN(suite_fn)                                    \
-    int main(void)                                                   \
-    {                                                                \
-        Suite *s = suite_fn();                                       \
-        SRunner *sr;                                                 \
-        int failed;                                                  \
-        if (!s)                                                      \
-            return 99;                                               \
-        sr = srunner_create(s);                                      \
-        if (!sr)                                                     \
-            return 99;                                               \
-        srunner_run_all(sr, CK_ENV);                                 \
-        failed = srunner_ntests_failed(sr);                          \
-        srunner_free(sr);                                            \
-        return failed ? 1 : 0;                                       \
-    }
 
 #endif /* BCAST_CORE_HELPERS_H */

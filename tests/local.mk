@@ -6,3 +6,5 @@
 SUITECFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -I$(top_srcdir)/tests
 SUITELIBS = $(BCAST_LIB) $(CHECK_LIBS) $(TEST_LIBS)
 SUITELDFLAGS = -no-install
+# every suite's main(): tests/suite-main.h
+noinst_HEADERS += tests/suite-main.h
