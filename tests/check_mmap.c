@@ -2,10 +2,11 @@
  * check_mmap: file-backed channels (src/mmap.c) with real files in /dev/shm
  * and real processes.
  *
- * Every test works in a directory of its own under /dev/shm (one directory
- * per test case, /dev/shm/bcast-check-mmap-XXXXXX, made and removed by the
- * runner around the case, whether its tests pass, fail or time out; and one
- * per test inside it), so `make -j check` can run suites side by side.
+ * Every test works in a directory of its own under /dev/shm (tdir, from
+ * tests/test-dirs.h: one per test case, /dev/shm/bcast-check-mmap-XXXXXX,
+ * made and removed by the runner around the case, whether its tests pass,
+ * fail or time out; and one per test inside it), so `make -j check` can run
+ * suites side by side.
  * Forked children report through their exit status (0 good, 77 could not
  * drop privileges, anything else a failure they describe on stderr) and
  * always leave with _exit(), so they never run the parent's exit handlers
@@ -23,12 +24,12 @@
  */
 #define _GNU_SOURCE
 #include "suite-main.h"
+#include "test-dirs.h"
 
 #include <bcast.h>
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <grp.h>
 #include <limits.h>
 #include <sched.h>
@@ -57,68 +58,6 @@
 #define OFF_READY 384
 #define OFF_LAP 512
 #define NOBODY 65534
-
-/* ------------------------------------------------------------------ */
-/* per-test directory                                                  */
-
-static char case_dir[64]; /* per test case, in the runner process */
-static char tdir[96];     /* per test, inside case_dir */
-
-static int rm_entry(const char *p, const struct stat *st, int type, struct FTW *ftw)
-{
-    (void)st;
-    (void)ftw;
-    if (type == FTW_DP)
-        rmdir(p);
-    else
-        unlink(p);
-    return 0;
-}
-
-/* unchecked fixture: runs in the runner, so a failed or killed test leaves nothing */
-static void case_setup(void)
-{
-    strcpy(case_dir, "/dev/shm/bcast-check-mmap-XXXXXX");
-    if (!mkdtemp(case_dir)) {
-        fprintf(stderr, "check_mmap: mkdtemp in /dev/shm: %s\n", strerror(errno));
-        exit(99);
-    }
-}
-
-static void case_teardown(void)
-{
-    nftw(case_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static void tdir_setup(void)
-{
-    ck_assert_int_lt(snprintf(tdir, sizeof tdir, "%s/t-XXXXXX", case_dir), (int)sizeof tdir);
-    ck_assert_ptr_nonnull(mkdtemp(tdir));
-}
-
-static void tdir_teardown(void)
-{
-    nftw(tdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* "<tdir>/<name>" in one of a few rotating buffers */
-static const char *tpath(const char *name)
-{
-    static char bufs[8][PATH_MAX];
-    static unsigned next;
-    char *b = bufs[next++ % 8];
-
-    ck_assert_int_lt(snprintf(b, PATH_MAX, "%s/%s", tdir, name), PATH_MAX);
-    return b;
-}
-
-static const char *lock_path(const char *path)
-{
-    static char b[PATH_MAX];
-
-    ck_assert_int_lt(snprintf(b, sizeof b, "%s.lock", path), (int)sizeof b);
-    return b;
-}
 
 /* ------------------------------------------------------------------ */
 /* helpers                                                             */
@@ -1898,8 +1837,7 @@ static TCase *tcase(const char *name, double timeout)
 {
     TCase *tc = tcase_create(name);
 
-    tcase_add_unchecked_fixture(tc, case_setup, case_teardown);
-    tcase_add_checked_fixture(tc, tdir_setup, tdir_teardown);
+    test_dirs(tc, "check-mmap");
     tcase_set_timeout(tc, timeout);
     return tc;
 }

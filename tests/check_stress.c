@@ -17,6 +17,7 @@
  */
 #define _GNU_SOURCE
 #include "suite-main.h"
+#include "test-dirs.h"
 
 #include <bcast.h>
 #include <check.h>
@@ -541,16 +542,9 @@ static void run_threads(const struct ring_case *c, struct shared *sh, int nreade
 
 static void run_processes(const struct ring_case *c, struct shared *sh, int nreaders, double secs)
 {
-    char dir[] = "/dev/shm/bcast-stress-XXXXXX", path[64], lock[80];
+    const char *path = tpath("chan"); /* removed with tdir after the test */
     pid_t pids[1 + MAX_READERS];
     int i, ok;
-
-    if (!mkdtemp(dir)) {
-        memcpy(dir, "/tmp/bcast-stress-XXXXXX", sizeof "/tmp/bcast-stress-XXXXXX");
-        ck_assert_ptr_nonnull(mkdtemp(dir));
-    }
-    snprintf(path, sizeof path, "%s/chan", dir);
-    snprintf(lock, sizeof lock, "%s.lock", path);
 
     fflush(NULL);
     pids[0] = fork();
@@ -603,9 +597,6 @@ static void run_processes(const struct ring_case *c, struct shared *sh, int nrea
             ok = 0;
         }
     }
-    unlink(path);
-    unlink(lock);
-    rmdir(dir);
     ck_assert_msg(ok, "a stress process failed");
 }
 
@@ -805,6 +796,7 @@ Suite *stress_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("torture");
+    test_dirs(tc, "check-stress"); /* the channel files of the process cases */
     /* the case runs secs, then until every reader made progress */
     tcase_set_timeout(tc, secs * 4 + 120);
     tcase_add_loop_test(tc, test_torture, 0, NCASES);

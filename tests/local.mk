@@ -6,5 +6,5 @@
 SUITECFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -I$(top_srcdir)/tests
 SUITELIBS = $(BCAST_LIB) $(CHECK_LIBS) $(TEST_LIBS)
 SUITELDFLAGS = -no-install
-# every suite's main(): tests/suite-main.h
-noinst_HEADERS += tests/suite-main.h
+# every suite's main(), and per-test directories for the suites that make files
+noinst_HEADERS += tests/suite-main.h tests/test-dirs.h
