@@ -391,7 +391,7 @@ END_TEST
 START_TEST(test_bulk_lapped_stays_in_ring)
 {
     const size_t cap = 1024;
-    struct chan c = chan_alloc_guarded(cap);
+    struct chan c = chan_alloc_guarded(cap, 0);
     struct bcast_writer *w = chan_writer(&c);
     struct bcast_reader *r = chan_reader(&c);
     uint8_t bulk[8192];

@@ -944,7 +944,7 @@ END_TEST
  */
 START_TEST(test_misaligned_producer_after_open)
 {
-    struct chan c = chan_alloc_guarded(1024);
+    struct chan c = chan_alloc_guarded(1024, 0);
     struct bcast_writer *w = chan_writer(&c);
     struct bcast_reader *r = chan_reader(&c);
     struct bcast_message *m = bcast_message_new();
@@ -1016,7 +1016,7 @@ START_TEST(test_damaged_memory)
     uint64_t rng = 0x9e3779b97f4a7c15ull + (uint64_t)_i;
 
     for (int round = 0; round < 200; round++) {
-        struct chan c = chan_alloc_guarded(cap);
+        struct chan c = chan_alloc_guarded(cap, 0);
         struct bcast_writer *w = chan_writer(&c);
         struct bcast_reader *r = NULL;
         struct bcast_message *m = bcast_message_new(), *d = bcast_message_new();

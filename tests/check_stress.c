@@ -16,8 +16,8 @@
  * SPDX-License-Identifier: MIT
  */
 #define _GNU_SOURCE
-#include "suite-main.h"
 #include "test-dirs.h"
+#include "core-helpers.h"
 
 #include <bcast.h>
 #include <check.h>
@@ -679,27 +679,6 @@ END_TEST
 /* ---------------------------------------------------------------- */
 /* channels that end at an inaccessible page: a read past the ring faults */
 
-struct guarded {
-    uint8_t *region, *base;
-    size_t region_len, size;
-};
-
-static void guarded_channel(size_t capacity, struct guarded *g)
-{
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    size_t span;
-
-    g->size = bcast_channel_size(capacity);
-    span = (g->size + page - 1) / page * page;
-    g->region_len = span + page;
-    g->region = mmap(NULL, g->region_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                     -1, 0);
-    ck_assert_ptr_ne(g->region, MAP_FAILED);
-    ck_assert_int_eq(mprotect(g->region + span, page, PROT_NONE), 0);
-    g->base = g->region + span - g->size; /* 128-aligned for capacity >= 128 */
-    ck_assert_uint_eq((uintptr_t)g->base % BCAST_ALIGNMENT, 0);
-}
-
 static void send_bytes(struct bcast_writer *w, uint64_t total)
 {
     static uint8_t payload[200];
@@ -715,16 +694,13 @@ static void send_bytes(struct bcast_writer *w, uint64_t total)
 START_TEST(test_bulk_lapped_stays_in_ring)
 {
     size_t capacity = 1024, bufcap = 4 * capacity;
-    struct guarded g;
-    struct bcast_writer *w;
-    struct bcast_reader *r;
+    struct chan c = chan_alloc_guarded(capacity, 0);
+    struct bcast_writer *w = chan_writer(&c);
+    struct bcast_reader *r = chan_reader(&c);
     uint8_t *buf = malloc(bufcap);
     uint64_t start = 0;
 
-    guarded_channel(capacity, &g);
     ck_assert_ptr_nonnull(buf);
-    ck_assert_int_eq(bcast_writer_create(g.base, g.size, NULL, 0, &w), 0);
-    ck_assert_int_eq(bcast_reader_open(g.base, g.size, &r), 0);
     send_bytes(w, 3 * capacity + 512);
     ck_assert_int_eq(bcast_reader_read_bulk(r, buf, bufcap, &start), -ENOBUFS);
     ck_assert_uint_eq(bcast_reader_position(r), 0);
@@ -732,7 +708,7 @@ START_TEST(test_bulk_lapped_stays_in_ring)
     ck_assert_int_eq(bcast_reader_read_bulk(r, buf, bufcap, &start), -EAGAIN);
     bcast_reader_close(r);
     bcast_writer_close(w);
-    munmap(g.region, g.region_len);
+    chan_free_guarded(&c);
     free(buf);
 }
 END_TEST
@@ -745,24 +721,22 @@ END_TEST
 START_TEST(test_unaligned_producer_after_open)
 {
     size_t capacity = 1024;
-    struct guarded g;
-    struct bcast_writer *w;
+    struct chan c = chan_alloc_guarded(capacity, 0);
+    struct bcast_writer *w = chan_writer(&c);
     struct bcast_reader *r;
     struct bcast_message *m = bcast_message_new();
     uint64_t bad = 2 * capacity - 4, start;
     uint8_t buf[1024];
     ssize_t n;
 
-    guarded_channel(capacity, &g);
     ck_assert_ptr_nonnull(m);
-    ck_assert_int_eq(bcast_writer_create(g.base, g.size, NULL, 0, &w), 0);
     send_bytes(w, capacity + 256);
-    ck_assert_int_eq(bcast_reader_open(g.base, g.size, &r), 0);
+    r = chan_reader(&c);
     bcast_writer_close(w);
     /* what a foreign or broken writer might leave: producer and claimed
        4 bytes short of the end of a lap */
-    memcpy(g.base + 128, &bad, sizeof bad);
-    memcpy(g.base + 256, &bad, sizeof bad);
+    put64(c.mem + OFF_PRODUCER, bad);
+    put64(c.mem + OFF_CLAIMED, bad);
     ck_assert_int_eq(bcast_reader_reset(r), 0);
     ck_assert_uint_eq(bcast_reader_position(r) & 7, 0);
     ck_assert_int_eq(bcast_reader_next(r, m), -EBADMSG);
@@ -772,10 +746,10 @@ START_TEST(test_unaligned_producer_after_open)
     ck_assert_int_eq(n, -EBADMSG);
     bcast_reader_close(r);
     /* the same through a reader opened while the position is wrong */
-    ck_assert_int_eq(bcast_reader_open(g.base, g.size, &r), -EPROTO);
-    ck_assert_int_eq(bcast_reader_open_last_lap(g.base, g.size, &r), -EPROTO);
+    ck_assert_int_eq(bcast_reader_open(c.mem, c.size, &r), -EPROTO);
+    ck_assert_int_eq(bcast_reader_open_last_lap(c.mem, c.size, &r), -EPROTO);
     bcast_message_free(m);
-    munmap(g.region, g.region_len);
+    chan_free_guarded(&c);
 }
 END_TEST
 

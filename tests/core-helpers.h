@@ -42,6 +42,7 @@ struct chan {
     uint8_t *mem;
     size_t size;
     size_t cap;
+    size_t guard; /* chan_alloc_guarded: PROT_NONE bytes right after the channel */
 };
 
 static inline size_t round_up(size_t n, size_t to)
@@ -62,6 +63,7 @@ static inline struct chan chan_alloc(size_t cap, int fill)
 
     c.cap = cap;
     c.size = bcast_channel_size(cap);
+    c.guard = 0;
     ck_assert_uint_ne(c.size, 0);
     c.mem = aligned_alloc(BCAST_ALIGNMENT, round_up(c.size, BCAST_ALIGNMENT));
     ck_assert_ptr_nonnull(c.mem);
@@ -76,11 +78,11 @@ static inline void chan_free(struct chan *c)
 }
 
 /*
- * Memory for a channel whose data section ends where a PROT_NONE page
- * begins, so that any read past the channel faults.  Free with
- * chan_free_guarded.
+ * Memory for a channel (zeroed) whose data section ends where PROT_NONE
+ * pages begin, so that any read past the channel faults: at least guard
+ * bytes of them, and at least one page.  Free with chan_free_guarded.
  */
-static inline struct chan chan_alloc_guarded(size_t cap)
+static inline struct chan chan_alloc_guarded(size_t cap, size_t guard)
 {
     const size_t page = (size_t)sysconf(_SC_PAGESIZE);
     struct chan c;
@@ -89,10 +91,12 @@ static inline struct chan chan_alloc_guarded(size_t cap)
 
     c.cap = cap;
     c.size = bcast_channel_size(cap);
+    ck_assert_uint_ne(c.size, 0);
+    c.guard = guard > page ? round_up(guard, page) : page;
     span = round_up(c.size, page);
-    map = mmap(NULL, span + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    map = mmap(NULL, span + c.guard, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     ck_assert_ptr_ne(map, MAP_FAILED);
-    ck_assert_int_eq(mprotect(map + span, page, PROT_NONE), 0);
+    ck_assert_int_eq(mprotect(map + span, c.guard, PROT_NONE), 0);
     c.mem = map + span - c.size;
     ck_assert_uint_eq((uintptr_t)c.mem % BCAST_ALIGNMENT, 0);
     return c;
@@ -103,7 +107,7 @@ static inline void chan_free_guarded(struct chan *c)
     const size_t page = (size_t)sysconf(_SC_PAGESIZE);
     size_t span = round_up(c->size, page);
 
-    munmap(c->mem + c->size - span, span + page);
+    munmap(c->mem + c->size - span, span + c->guard);
     c->mem = NULL;
 }
 
