@@ -56,43 +56,38 @@ END_TEST
 
 START_TEST(test_ring_message)
 {
-    struct chan c = chan_alloc(1024, 0);
-    struct bcast_writer *w = chan_writer(&c);
-    struct bcast_reader *r = chan_reader(&c);
-    struct bcast_message *m = bcast_message_new(), *d = bcast_message_new();
+    struct rig t = rig_open(1024);
+    struct bcast_message *d = bcast_message_new();
     uint8_t buf[128];
 
-    send_seq(w, 1, 8);
-    send_seq(w, 0xabcdef01u, 77);
-    ck_assert_int_eq(bcast_reader_next(r, m), 0);
-    ck_assert_int_eq(bcast_message_copy(d, m), 0);
-    ck_assert_int_eq(bcast_reader_next(r, m), 0);
+    send_seq(t.w, 1, 8);
+    send_seq(t.w, 0xabcdef01u, 77);
+    ck_assert_int_eq(bcast_reader_next(t.r, t.m), 0);
+    ck_assert_int_eq(bcast_message_copy(d, t.m), 0);
+    ck_assert_int_eq(bcast_reader_next(t.r, t.m), 0);
     /* the copy still describes the first message */
     ck_assert_uint_eq(bcast_message_len(d), 8);
     ck_assert_uint_eq(bcast_message_user_defined(d), 1);
     ck_assert_uint_eq(bcast_message_position(d), 0);
-    ck_assert_uint_eq(bcast_message_len(m), 77);
-    ck_assert_uint_eq(bcast_message_user_defined(m), 0xabcdef01u);
-    ck_assert_uint_eq(bcast_message_position(m), 16);
-    ck_assert_int_eq(bcast_message_flags(m), 0);
+    ck_assert_uint_eq(bcast_message_len(t.m), 77);
+    ck_assert_uint_eq(bcast_message_user_defined(t.m), 0xabcdef01u);
+    ck_assert_uint_eq(bcast_message_position(t.m), 16);
+    ck_assert_int_eq(bcast_message_flags(t.m), 0);
     /* a ring message has no data pointer: it must be read, with the check */
-    ck_assert_ptr_null(bcast_message_data(m));
-    ck_assert_int_eq(bcast_message_read(m, buf, 76), -ERANGE);
-    ck_assert_int_eq(bcast_message_read(m, NULL, 0), -ERANGE);
-    ck_assert_int_eq(bcast_message_read(m, NULL, 77), -EINVAL);
+    ck_assert_ptr_null(bcast_message_data(t.m));
+    ck_assert_int_eq(bcast_message_read(t.m, buf, 76), -ERANGE);
+    ck_assert_int_eq(bcast_message_read(t.m, NULL, 0), -ERANGE);
+    ck_assert_int_eq(bcast_message_read(t.m, NULL, 77), -EINVAL);
     memset(buf, 0, sizeof buf);
-    ck_assert_int_eq(bcast_message_read(m, buf, 77), 77);
+    ck_assert_int_eq(bcast_message_read(t.m, buf, 77), 77);
     ck_assert_uint_eq(seq_check(0xabcdef01u, buf, 77), 77);
     ck_assert_uint_eq(buf[77], 0); /* not a byte more */
     /* read as often as wanted */
-    ck_assert_int_eq(bcast_message_read(m, buf, sizeof buf), 77);
+    ck_assert_int_eq(bcast_message_read(t.m, buf, sizeof buf), 77);
     ck_assert_int_eq(bcast_message_read(d, buf, sizeof buf), 8);
     ck_assert_uint_eq(seq_check(1, buf, 8), 8);
     bcast_message_free(d);
-    bcast_message_free(m);
-    bcast_reader_close(r);
-    bcast_writer_close(w);
-    chan_free(&c);
+    rig_close(&t);
 }
 END_TEST
 
@@ -245,29 +240,25 @@ END_TEST
 
 START_TEST(test_bulk_erange)
 {
-    struct chan c = chan_alloc(1024, 0);
-    struct bcast_writer *w = chan_writer(&c);
-    struct bcast_reader *r = chan_reader(&c);
+    struct rig t = rig_open(1024);
     uint8_t bulk[1024];
     uint64_t start = 77;
 
-    send_seq(w, 1, 504); /* a 512-byte frame */
-    send_seq(w, 2, 0);
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, 511, &start), -ERANGE);
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, 8, &start), -ERANGE);
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, 7, &start), -ERANGE);
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, 0, &start), -ERANGE);
-    ck_assert_uint_eq(bcast_reader_position(r), 0);
+    send_seq(t.w, 1, 504); /* a 512-byte frame */
+    send_seq(t.w, 2, 0);
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, 511, &start), -ERANGE);
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, 8, &start), -ERANGE);
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, 7, &start), -ERANGE);
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, 0, &start), -ERANGE);
+    ck_assert_uint_eq(bcast_reader_position(t.r), 0);
     ck_assert_uint_eq(start, 77);
     /* capacity / 2 always suffices */
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, 512, &start), 512);
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, 512, &start), 512);
     ck_assert_uint_eq(start, 0);
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, 8, NULL), 8);
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, 8, &start), -EAGAIN);
-    ck_assert_uint_eq(bcast_reader_position(r), 520);
-    bcast_reader_close(r);
-    bcast_writer_close(w);
-    chan_free(&c);
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, 8, NULL), 8);
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, 8, &start), -EAGAIN);
+    ck_assert_uint_eq(bcast_reader_position(t.r), 520);
+    rig_close(&t);
 }
 END_TEST
 
@@ -314,71 +305,61 @@ END_TEST
 
 START_TEST(test_bulk_eagain)
 {
-    struct chan c = chan_alloc(1024, 0);
-    struct bcast_writer *w = chan_writer(&c);
-    struct bcast_reader *r = chan_reader(&c);
-    struct bcast_message *m = bcast_message_new();
+    struct rig t = rig_open(1024);
     uint8_t bulk[1024];
     uint64_t start = 99;
     size_t off = 0;
     void *p;
 
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, sizeof bulk, &start), -EAGAIN);
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, sizeof bulk, &start), -EAGAIN);
     ck_assert_uint_eq(start, 99);
-    ck_assert_uint_eq(bcast_reader_position(r), 0);
+    ck_assert_uint_eq(bcast_reader_position(t.r), 0);
     /* only an aborted claim pending: a window of one padding frame, no message */
-    ck_assert_int_eq(bcast_writer_claim(w, 10, 1, 0, &p), 0);
-    ck_assert_int_eq(bcast_writer_abort(w), 0);
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, sizeof bulk, &start), 24);
+    ck_assert_int_eq(bcast_writer_claim(t.w, 10, 1, 0, &p), 0);
+    ck_assert_int_eq(bcast_writer_abort(t.w), 0);
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, sizeof bulk, &start), 24);
     ck_assert_uint_eq(start, 0);
-    ck_assert_int_eq(bcast_bulk_next(bulk, 24, &off, start, m), -EAGAIN);
+    ck_assert_int_eq(bcast_bulk_next(bulk, 24, &off, start, t.m), -EAGAIN);
     ck_assert_uint_eq(off, 24);
-    ck_assert_uint_eq(bcast_reader_position(r), 24);
+    ck_assert_uint_eq(bcast_reader_position(t.r), 24);
     /* an aborted claim that ends the lap is skipped like lap-end padding */
-    send_seq(w, 1, 504);                          /* 24 .. 536 */
-    send_seq(w, 2, 448);                          /* 536 .. 992 */
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, sizeof bulk, &start), 968);
-    ck_assert_int_eq(bcast_writer_claim(w, 24, 1, 0, &p), 0); /* 992 .. 1024 */
-    ck_assert_int_eq(bcast_writer_abort(w), 0);
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, sizeof bulk, &start), -EAGAIN);
-    ck_assert_uint_eq(bcast_reader_position(r), 1024);
-    send_seq(w, 3, 5);
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, sizeof bulk, &start), 16);
+    send_seq(t.w, 1, 504);                          /* 24 .. 536 */
+    send_seq(t.w, 2, 448);                          /* 536 .. 992 */
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, sizeof bulk, &start), 968);
+    ck_assert_int_eq(bcast_writer_claim(t.w, 24, 1, 0, &p), 0); /* 992 .. 1024 */
+    ck_assert_int_eq(bcast_writer_abort(t.w), 0);
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, sizeof bulk, &start), -EAGAIN);
+    ck_assert_uint_eq(bcast_reader_position(t.r), 1024);
+    send_seq(t.w, 3, 5);
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, sizeof bulk, &start), 16);
     ck_assert_uint_eq(start, 1024);
-    bcast_message_free(m);
-    bcast_reader_close(r);
-    bcast_writer_close(w);
-    chan_free(&c);
+    rig_close(&t);
 }
 END_TEST
 
 START_TEST(test_bulk_enobufs)
 {
-    struct chan c = chan_alloc(1024, 0);
-    struct bcast_writer *w = chan_writer(&c);
-    struct bcast_reader *r = chan_reader(&c);
+    struct rig t = rig_open(1024);
     uint8_t bulk[2048];
     uint64_t start = 5;
 
     for (uint64_t seq = 0; seq < 3; seq++)
-        send_seq(w, seq, 100);
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, 112, &start), 112);
+        send_seq(t.w, seq, 100);
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, 112, &start), 112);
     for (uint64_t seq = 3; seq < 30; seq++)
-        send_seq(w, seq, 100);
+        send_seq(t.w, seq, 100);
     start = 5;
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, sizeof bulk, &start), -ENOBUFS);
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, 16, &start), -ENOBUFS);
-    ck_assert_uint_eq(bcast_reader_position(r), 112);
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, sizeof bulk, &start), -ENOBUFS);
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, 16, &start), -ENOBUFS);
+    ck_assert_uint_eq(bcast_reader_position(t.r), 112);
     ck_assert_uint_eq(start, 5);
-    ck_assert_int_eq(bcast_reader_reset(r), 0);
-    ck_assert_uint_eq(bcast_reader_position(r), hdr_producer(&c));
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, sizeof bulk, &start), -EAGAIN);
-    send_seq(w, 30, 1);
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, sizeof bulk, &start), 16);
-    ck_assert_uint_eq(start, hdr_producer(&c) - 16);
-    bcast_reader_close(r);
-    bcast_writer_close(w);
-    chan_free(&c);
+    ck_assert_int_eq(bcast_reader_reset(t.r), 0);
+    ck_assert_uint_eq(bcast_reader_position(t.r), hdr_producer(&t.c));
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, sizeof bulk, &start), -EAGAIN);
+    send_seq(t.w, 30, 1);
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, sizeof bulk, &start), 16);
+    ck_assert_uint_eq(start, hdr_producer(&t.c) - 16);
+    rig_close(&t);
 }
 END_TEST
 
@@ -416,42 +397,36 @@ END_TEST
 
 START_TEST(test_bulk_ebadmsg)
 {
-    struct chan c = chan_alloc(1024, 0);
-    struct bcast_writer *w = chan_writer(&c);
-    struct bcast_reader *r = chan_reader(&c);
-    struct bcast_message *m = bcast_message_new();
+    struct rig t = rig_open(1024);
     uint8_t bulk[1024];
     uint64_t start = 5;
     uint32_t saved;
     size_t off = 0;
 
     for (uint64_t seq = 0; seq < 5; seq++)
-        send_seq(w, seq, 24); /* 32-byte frames */
+        send_seq(t.w, seq, 24); /* 32-byte frames */
     /* a corrupt first frame */
-    saved = frame_fields(&c, 0);
-    put32(frame_at(&c, 0), F_FIN | 2000);
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, sizeof bulk, &start), -EBADMSG);
-    put32(frame_at(&c, 0), F_FIN | 200); /* inside the ring, past the producer */
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, sizeof bulk, &start), -EBADMSG);
-    ck_assert_uint_eq(bcast_reader_position(r), 0);
+    saved = frame_fields(&t.c, 0);
+    put32(frame_at(&t.c, 0), F_FIN | 2000);
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, sizeof bulk, &start), -EBADMSG);
+    put32(frame_at(&t.c, 0), F_FIN | 200); /* inside the ring, past the producer */
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, sizeof bulk, &start), -EBADMSG);
+    ck_assert_uint_eq(bcast_reader_position(t.r), 0);
     ck_assert_uint_eq(start, 5);
-    put32(frame_at(&c, 0), saved);
+    put32(frame_at(&t.c, 0), saved);
     /* a corrupt third frame: the window stops before it, then -EBADMSG */
-    put32(frame_at(&c, 64), F_FIN | 2000);
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, sizeof bulk, &start), 64);
+    put32(frame_at(&t.c, 64), F_FIN | 2000);
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, sizeof bulk, &start), 64);
     ck_assert_uint_eq(start, 0);
-    ck_assert_int_eq(bcast_bulk_next(bulk, 64, &off, start, m), 0);
-    ck_assert_int_eq(bcast_bulk_next(bulk, 64, &off, start, m), 0);
-    ck_assert_uint_eq(bcast_message_user_defined(m), 1);
-    ck_assert_int_eq(bcast_bulk_next(bulk, 64, &off, start, m), -EAGAIN);
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, sizeof bulk, &start), -EBADMSG);
-    ck_assert_uint_eq(bcast_reader_position(r), 64);
-    ck_assert_int_eq(bcast_reader_reset(r), 0);
-    ck_assert_uint_eq(bcast_reader_position(r), 160);
-    bcast_message_free(m);
-    bcast_reader_close(r);
-    bcast_writer_close(w);
-    chan_free(&c);
+    ck_assert_int_eq(bcast_bulk_next(bulk, 64, &off, start, t.m), 0);
+    ck_assert_int_eq(bcast_bulk_next(bulk, 64, &off, start, t.m), 0);
+    ck_assert_uint_eq(bcast_message_user_defined(t.m), 1);
+    ck_assert_int_eq(bcast_bulk_next(bulk, 64, &off, start, t.m), -EAGAIN);
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, sizeof bulk, &start), -EBADMSG);
+    ck_assert_uint_eq(bcast_reader_position(t.r), 64);
+    ck_assert_int_eq(bcast_reader_reset(t.r), 0);
+    ck_assert_uint_eq(bcast_reader_position(t.r), 160);
+    rig_close(&t);
 }
 END_TEST
 

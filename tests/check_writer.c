@@ -306,97 +306,87 @@ END_TEST
 
 START_TEST(test_claim_commit)
 {
-    struct chan c = chan_alloc(1024, 0);
-    struct bcast_writer *w = chan_writer(&c);
-    struct bcast_reader *r = chan_reader(&c);
-    struct bcast_message *m = bcast_message_new();
+    struct rig t = rig_open(1024);
     uint8_t buf[64];
     void *p = NULL;
 
-    ck_assert_ptr_nonnull(m);
-    ck_assert_int_eq(bcast_writer_claim(w, 20, 42, 0, &p), 0);
-    ck_assert_ptr_eq(p, c.mem + OFF_DATA + 8);
+    ck_assert_ptr_nonnull(t.m);
+    ck_assert_int_eq(bcast_writer_claim(t.w, 20, 42, 0, &p), 0);
+    ck_assert_ptr_eq(p, t.c.mem + OFF_DATA + 8);
     seq_fill(5, p, 20);
     /* nothing is visible before the commit */
-    ck_assert_int_eq(bcast_reader_next(r, m), -EAGAIN);
-    ck_assert_uint_eq(bcast_reader_pending(r), 0);
-    ck_assert_uint_eq(bcast_writer_position(w), 0);
-    ck_assert_int_eq(bcast_writer_commit(w), 0);
-    ck_assert_uint_eq(bcast_writer_position(w), 32);
-    ck_assert_uint_eq(bcast_reader_pending(r), 32);
-    ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, m), 20);
+    ck_assert_int_eq(bcast_reader_next(t.r, t.m), -EAGAIN);
+    ck_assert_uint_eq(bcast_reader_pending(t.r), 0);
+    ck_assert_uint_eq(bcast_writer_position(t.w), 0);
+    ck_assert_int_eq(bcast_writer_commit(t.w), 0);
+    ck_assert_uint_eq(bcast_writer_position(t.w), 32);
+    ck_assert_uint_eq(bcast_reader_pending(t.r), 32);
+    ck_assert_int_eq(bcast_reader_receive(t.r, buf, sizeof buf, t.m), 20);
     ck_assert_uint_eq(seq_check(5, buf, 20), 20);
-    ck_assert_uint_eq(bcast_message_user_defined(m), 42);
-    ck_assert_uint_eq(bcast_message_position(m), 0);
-    ck_assert_int_eq(bcast_message_flags(m), 0);
+    ck_assert_uint_eq(bcast_message_user_defined(t.m), 42);
+    ck_assert_uint_eq(bcast_message_position(t.m), 0);
+    ck_assert_int_eq(bcast_message_flags(t.m), 0);
     /* a zero-length claim */
-    ck_assert_int_eq(bcast_writer_claim(w, 0, 43, 0, &p), 0);
-    ck_assert_ptr_eq(p, c.mem + OFF_DATA + 32 + 8);
-    ck_assert_int_eq(bcast_writer_commit(w), 0);
-    ck_assert_int_eq(bcast_reader_receive(r, NULL, 0, m), 0);
-    ck_assert_uint_eq(bcast_message_user_defined(m), 43);
-    ck_assert_uint_eq(bcast_writer_position(w), 40);
+    ck_assert_int_eq(bcast_writer_claim(t.w, 0, 43, 0, &p), 0);
+    ck_assert_ptr_eq(p, t.c.mem + OFF_DATA + 32 + 8);
+    ck_assert_int_eq(bcast_writer_commit(t.w), 0);
+    ck_assert_int_eq(bcast_reader_receive(t.r, NULL, 0, t.m), 0);
+    ck_assert_uint_eq(bcast_message_user_defined(t.m), 43);
+    ck_assert_uint_eq(bcast_writer_position(t.w), 40);
 
     /* claims across many laps, each committed at once */
     for (uint64_t seq = 0; seq < 2000; seq++) {
-        size_t len = seq_len(seq, bcast_writer_mtu(w));
-        ck_assert_int_eq(bcast_writer_claim(w, len, (uint32_t)seq, 0, &p), 0);
-        ck_assert((uint8_t *)p >= c.mem + OFF_DATA + 8);
-        ck_assert((uint8_t *)p + len <= c.mem + c.size);
+        size_t len = seq_len(seq, bcast_writer_mtu(t.w));
+        ck_assert_int_eq(bcast_writer_claim(t.w, len, (uint32_t)seq, 0, &p), 0);
+        ck_assert((uint8_t *)p >= t.c.mem + OFF_DATA + 8);
+        ck_assert((uint8_t *)p + len <= t.c.mem + t.c.size);
         seq_fill(seq, p, len);
-        ck_assert_int_eq(bcast_writer_commit(w), 0);
-        ck_assert_int_eq(bcast_reader_receive(r, buf, 0, m), len ? -ERANGE : 0);
+        ck_assert_int_eq(bcast_writer_commit(t.w), 0);
+        ck_assert_int_eq(bcast_reader_receive(t.r, buf, 0, t.m), len ? -ERANGE : 0);
         if (len) {
             uint8_t big[504];
-            ck_assert_int_eq(bcast_reader_receive(r, big, sizeof big, m), (int)len);
+            ck_assert_int_eq(bcast_reader_receive(t.r, big, sizeof big, t.m), (int)len);
             ck_assert_uint_eq(seq_check(seq, big, len), len);
         }
-        ck_assert_uint_eq(bcast_message_user_defined(m), seq);
+        ck_assert_uint_eq(bcast_message_user_defined(t.m), seq);
     }
-    bcast_message_free(m);
-    bcast_reader_close(r);
-    bcast_writer_close(w);
-    chan_free(&c);
+    rig_close(&t);
 }
 END_TEST
 
 START_TEST(test_ebusy)
 {
-    struct chan c = chan_alloc(1024, 0);
-    struct bcast_writer *w = chan_writer(&c);
-    struct bcast_reader *r = chan_reader(&c);
+    struct rig t = rig_open(1024);
     uint8_t buf[16];
     void *p = NULL, *q = NULL;
 
-    ck_assert_int_eq(bcast_writer_claim(w, 5, 1, 0, &p), 0);
-    snap(&c);
-    ck_assert_int_eq(bcast_writer_claim(w, 5, 2, 0, &q), -EBUSY);
+    ck_assert_int_eq(bcast_writer_claim(t.w, 5, 1, 0, &p), 0);
+    snap(&t.c);
+    ck_assert_int_eq(bcast_writer_claim(t.w, 5, 2, 0, &q), -EBUSY);
     ck_assert_ptr_null(q);
-    ck_assert_int_eq(bcast_writer_claim(w, 0, 2, BCAST_MORE, &q), -EBUSY);
-    ck_assert_int_eq(bcast_writer_send(w, "x", 1, 2, 0), -EBUSY);
-    ck_assert_int_eq(bcast_writer_send(w, NULL, 0, 2, 0), -EBUSY);
-    ck_assert_int_eq(bcast_writer_heartbeat(w, 2), -EBUSY);
-    ck_assert_int_eq(bcast_writer_set_reserve(w, 64), -EBUSY);
-    ck_assert_int_eq(bcast_writer_set_reserve(w, 0), -EBUSY);
-    assert_unchanged(&c);
+    ck_assert_int_eq(bcast_writer_claim(t.w, 0, 2, BCAST_MORE, &q), -EBUSY);
+    ck_assert_int_eq(bcast_writer_send(t.w, "x", 1, 2, 0), -EBUSY);
+    ck_assert_int_eq(bcast_writer_send(t.w, NULL, 0, 2, 0), -EBUSY);
+    ck_assert_int_eq(bcast_writer_heartbeat(t.w, 2), -EBUSY);
+    ck_assert_int_eq(bcast_writer_set_reserve(t.w, 64), -EBUSY);
+    ck_assert_int_eq(bcast_writer_set_reserve(t.w, 0), -EBUSY);
+    assert_unchanged(&t.c);
     /* the open claim is still the first one */
     memcpy(p, "first", 5);
-    ck_assert_int_eq(bcast_writer_commit(w), 0);
-    ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, NULL), 5);
+    ck_assert_int_eq(bcast_writer_commit(t.w), 0);
+    ck_assert_int_eq(bcast_reader_receive(t.r, buf, sizeof buf, NULL), 5);
     ck_assert_mem_eq(buf, "first", 5);
-    ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, NULL), -EAGAIN);
+    ck_assert_int_eq(bcast_reader_receive(t.r, buf, sizeof buf, NULL), -EAGAIN);
     /* and everything works again */
-    ck_assert_int_eq(bcast_writer_set_reserve(w, 64), 0);
-    ck_assert_int_eq(bcast_writer_heartbeat(w, 2), 0);
-    ck_assert_int_eq(bcast_writer_send(w, "x", 1, 2, 0), 0);
+    ck_assert_int_eq(bcast_writer_set_reserve(t.w, 64), 0);
+    ck_assert_int_eq(bcast_writer_heartbeat(t.w, 2), 0);
+    ck_assert_int_eq(bcast_writer_send(t.w, "x", 1, 2, 0), 0);
     /* the same after an abort */
-    ck_assert_int_eq(bcast_writer_claim(w, 5, 1, 0, &p), 0);
-    ck_assert_int_eq(bcast_writer_send(w, "x", 1, 2, 0), -EBUSY);
-    ck_assert_int_eq(bcast_writer_abort(w), 0);
-    ck_assert_int_eq(bcast_writer_send(w, "y", 1, 2, 0), 0);
-    bcast_reader_close(r);
-    bcast_writer_close(w);
-    chan_free(&c);
+    ck_assert_int_eq(bcast_writer_claim(t.w, 5, 1, 0, &p), 0);
+    ck_assert_int_eq(bcast_writer_send(t.w, "x", 1, 2, 0), -EBUSY);
+    ck_assert_int_eq(bcast_writer_abort(t.w), 0);
+    ck_assert_int_eq(bcast_writer_send(t.w, "y", 1, 2, 0), 0);
+    rig_close(&t);
 }
 END_TEST
 
@@ -456,28 +446,24 @@ END_TEST
 
 START_TEST(test_close_commits_claim)
 {
-    struct chan c = chan_alloc(1024, 0);
-    struct bcast_writer *w = chan_writer(&c);
-    struct bcast_reader *r = chan_reader(&c);
-    struct bcast_message *m = bcast_message_new();
+    struct rig t = rig_open(1024);
     uint8_t buf[32];
     void *p;
 
-    ck_assert_int_eq(bcast_writer_send(w, "a", 1, 1, BCAST_MORE), 0);
-    ck_assert_int_eq(bcast_writer_claim(w, 9, 77, 0, &p), 0);
+    ck_assert_int_eq(bcast_writer_send(t.w, "a", 1, 1, BCAST_MORE), 0);
+    ck_assert_int_eq(bcast_writer_claim(t.w, 9, 77, 0, &p), 0);
     memcpy(p, "committed", 9);
-    bcast_writer_close(w);
-    ck_assert_uint_eq(hdr_producer(&c), 16 + 24);
-    ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, m), 1);
-    ck_assert_int_eq(bcast_message_flags(m), BCAST_MORE);
-    ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, m), 9);
+    bcast_writer_close(t.w);
+    t.w = NULL;
+    ck_assert_uint_eq(hdr_producer(&t.c), 16 + 24);
+    ck_assert_int_eq(bcast_reader_receive(t.r, buf, sizeof buf, t.m), 1);
+    ck_assert_int_eq(bcast_message_flags(t.m), BCAST_MORE);
+    ck_assert_int_eq(bcast_reader_receive(t.r, buf, sizeof buf, t.m), 9);
     ck_assert_mem_eq(buf, "committed", 9);
-    ck_assert_uint_eq(bcast_message_user_defined(m), 77);
-    ck_assert_int_eq(bcast_message_flags(m), BCAST_CONTINUATION);
-    ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, m), -EAGAIN);
-    bcast_message_free(m);
-    bcast_reader_close(r);
-    chan_free(&c);
+    ck_assert_uint_eq(bcast_message_user_defined(t.m), 77);
+    ck_assert_int_eq(bcast_message_flags(t.m), BCAST_CONTINUATION);
+    ck_assert_int_eq(bcast_reader_receive(t.r, buf, sizeof buf, t.m), -EAGAIN);
+    rig_close(&t);
 }
 END_TEST
 

@@ -130,6 +130,39 @@ static inline struct bcast_reader *chan_reader(struct chan *c)
     return r;
 }
 
+/*
+ * What most tests start from: a zeroed channel of capacity cap, a writer
+ * on it (default reserve, no metadata), a reader at position 0 and a
+ * message handle.  rig_close() closes the three and frees the channel; a
+ * test that closes one of them itself sets it to NULL.
+ */
+struct rig {
+    struct chan c;
+    struct bcast_writer *w;
+    struct bcast_reader *r;
+    struct bcast_message *m;
+};
+
+static inline struct rig rig_open(size_t cap)
+{
+    struct rig t;
+
+    t.c = chan_alloc(cap, 0);
+    t.w = chan_writer(&t.c);
+    t.r = chan_reader(&t.c);
+    t.m = bcast_message_new();
+    ck_assert_ptr_nonnull(t.m);
+    return t;
+}
+
+static inline void rig_close(struct rig *t)
+{
+    bcast_message_free(t->m);
+    bcast_reader_close(t->r);
+    bcast_writer_close(t->w);
+    chan_free(&t->c);
+}
+
 /* little-endian fields of the channel memory */
 static inline uint64_t get64(const uint8_t *p)
 {
