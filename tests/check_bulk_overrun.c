@@ -81,11 +81,10 @@ Suite *bulk_overrun_suite(void);
 Suite *bulk_overrun_suite(void)
 {
     Suite *s = suite_create("bulk_overrun");
-    TCase *tc = tcase_create("lapped");
+    TCase *tc = suite_case(s, "lapped", 0);
 
     tcase_add_test(tc, bulk_lapped_large_buffer);
     tcase_add_test(tc, bulk_lapped_at_index0);
-    suite_add_tcase(s, tc);
     return s;
 }
 

@@ -399,11 +399,9 @@ Suite *concurrency_suite(void);
 Suite *concurrency_suite(void)
 {
     Suite *s = suite_create("concurrency");
-    TCase *tc = tcase_create("threads");
+    TCase *tc = suite_case(s, "threads", 120);
 
     tcase_add_loop_test(tc, test_concurrent, 0, (int)(sizeof rings / sizeof rings[0]) * C_MODES);
-    tcase_set_timeout(tc, 120);
-    suite_add_tcase(s, tc);
     return s;
 }
 

@@ -383,15 +383,13 @@ Suite *dlopen_suite(void);
 Suite *dlopen_suite(void)
 {
     Suite *s = suite_create("dlopen");
-    TCase *tc = tcase_create("dlopen");
-
     /* valgrind reads the library's debug information on every load */
-    tcase_set_timeout(tc, 120);
+    TCase *tc = suite_case(s, "dlopen", 120);
+
     test_dirs(tc, "check-dlopen"); /* the file channels and the copy of the library */
     tcase_add_test(tc, test_dlopen_loop);
     tcase_add_test(tc, test_versioned_symbols);
     tcase_add_test(tc, test_two_copies_share_a_channel);
-    suite_add_tcase(s, tc);
     return s;
 }
 

@@ -553,15 +553,14 @@ Suite *format_suite(void);
 Suite *format_suite(void)
 {
     Suite *s = suite_create("format");
-    TCase *tc = tcase_create("header");
+    TCase *tc = suite_case(s, "header", 0);
 
     tcase_add_test(tc, test_hello_world_example);
     tcase_add_test(tc, test_create_over_garbage);
     tcase_add_test(tc, test_metadata_bytes);
     tcase_add_test(tc, test_join_leaves_header);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("frames");
+    tc = suite_case(s, "frames", 0);
     tcase_add_test(tc, test_frame_header_fields);
     tcase_add_test(tc, test_claim_commit_bytes);
     tcase_add_test(tc, test_padding_at_lap_end);
@@ -571,14 +570,11 @@ Suite *format_suite(void)
     tcase_add_test(tc, test_fragment_flags);
     tcase_add_test(tc, test_join_starts_outside_train);
     tcase_add_test(tc, test_heartbeat_bits);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("positions");
+    tc = suite_case(s, "positions", 30);
     tcase_add_test(tc, test_default_reserve);
     tcase_add_test(tc, test_reserve_publication);
     tcase_add_test(tc, test_lap_count);
-    tcase_set_timeout(tc, 30);
-    suite_add_tcase(s, tc);
     return s;
 }
 

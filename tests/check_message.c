@@ -626,14 +626,13 @@ Suite *message_suite(void);
 Suite *message_suite(void)
 {
     Suite *s = suite_create("message");
-    TCase *tc = tcase_create("message");
+    TCase *tc = suite_case(s, "message", 0);
 
     tcase_add_test(tc, test_new_message);
     tcase_add_test(tc, test_null_message);
     tcase_add_test(tc, test_ring_message);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("bulk");
+    tc = suite_case(s, "bulk", 30);
     tcase_add_loop_test(tc, test_bulk_windows, 0, 2);
     tcase_add_test(tc, test_bulk_erange);
     tcase_add_test(tc, test_bulk_half_capacity_after_padding);
@@ -643,14 +642,11 @@ Suite *message_suite(void)
     tcase_add_test(tc, test_bulk_ebadmsg);
     tcase_add_test(tc, test_bulk_next);
     tcase_add_test(tc, test_bulk_message_outlives_reader);
-    tcase_set_timeout(tc, 30);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("library");
+    tc = suite_case(s, "library", 0);
     tcase_add_test(tc, test_strerror);
     tcase_add_test(tc, test_version);
     tcase_add_test(tc, test_channel_size);
-    suite_add_tcase(s, tc);
     return s;
 }
 

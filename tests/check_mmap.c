@@ -1761,21 +1761,22 @@ END_TEST
 
 /* ------------------------------------------------------------------ */
 
-static TCase *tcase(const char *name, double timeout)
+/* a test case of s whose tests each get a directory of their own */
+static TCase *file_case(Suite *s, const char *name, double timeout)
 {
-    TCase *tc = tcase_create(name);
+    TCase *tc = suite_case(s, name, timeout);
 
     test_dirs(tc, "check-mmap");
-    tcase_set_timeout(tc, timeout);
     return tc;
 }
 
-static Suite *mmap_suite(void)
+Suite *mmap_suite(void);
+Suite *mmap_suite(void)
 {
     Suite *s = suite_create("mmap");
     TCase *tc;
 
-    tc = tcase("create", 30);
+    tc = file_case(s, "create", 30);
     tcase_add_test(tc, test_create_file_layout);
     tcase_add_test(tc, test_create_file_umask);
     tcase_add_test(tc, test_create_file_bad_capacity);
@@ -1783,9 +1784,8 @@ static Suite *mmap_suite(void)
     tcase_add_test(tc, test_create_file_replaces);
     tcase_add_test(tc, test_join_file_resumes);
     tcase_add_test(tc, test_open_file_creates_or_refuses);
-    suite_add_tcase(s, tc);
 
-    tc = tcase("bad files", 30);
+    tc = file_case(s, "bad files", 30);
     tcase_add_test(tc, test_bad_args);
     tcase_add_test(tc, test_missing_file);
     tcase_add_test(tc, test_empty_file);
@@ -1798,44 +1798,37 @@ static Suite *mmap_suite(void)
     tcase_add_test(tc, test_directory);
     tcase_add_test(tc, test_fifo);
     tcase_add_test(tc, test_strerror_texts);
-    suite_add_tcase(s, tc);
 
-    tc = tcase("permissions", 30);
+    tc = file_case(s, "permissions", 30);
     tcase_add_test(tc, test_no_permission);
     tcase_add_test(tc, test_read_only_file);
     tcase_add_test(tc, test_reader_mapping_read_only);
-    suite_add_tcase(s, tc);
 
-    tc = tcase("writer lock", 30);
+    tc = file_case(s, "writer lock", 30);
     tcase_add_test(tc, test_second_writer_same_process);
     tcase_add_test(tc, test_second_writer_other_process);
     tcase_add_test(tc, test_lock_shared_with_fork);
     tcase_add_test(tc, test_lock_cloexec);
     tcase_add_test(tc, test_lock_sidecar);
     tcase_add_test(tc, test_killed_writer);
-    suite_add_tcase(s, tc);
 
-    tc = tcase("laps", 30);
+    tc = file_case(s, "laps", 30);
     tcase_add_test(tc, test_late_reader_from_zero);
     tcase_add_test(tc, test_last_lap);
-    suite_add_tcase(s, tc);
 
-    tc = tcase("populate and mlock", 30);
+    tc = file_case(s, "populate and mlock", 30);
     tcase_add_test(tc, test_no_populate);
     tcase_add_test(tc, test_mlock_ok);
     tcase_add_test(tc, test_mlock_fail);
-    suite_add_tcase(s, tc);
 
-    tc = tcase("rust fixtures", 30);
+    tc = file_case(s, "rust fixtures", 30);
     tcase_add_test(tc, test_fixture_64k);
     tcase_add_test(tc, test_fixture_4k);
     tcase_add_test(tc, test_fixture_join_append);
-    suite_add_tcase(s, tc);
 
-    tc = tcase("processes", 120);
+    tc = file_case(s, "processes", 120);
     tcase_add_test(tc, test_processes_every_message);
     tcase_add_test(tc, test_processes_overrun);
-    suite_add_tcase(s, tc);
 
     return s;
 }

@@ -1586,7 +1586,7 @@ Suite *reader_suite(void);
 Suite *reader_suite(void)
 {
     Suite *s = suite_create("reader");
-    TCase *tc = tcase_create("open");
+    TCase *tc = suite_case(s, "open", 20);
 
     tcase_add_test(tc, test_open_einval);
     tcase_add_test(tc, test_open_bad_header);
@@ -1596,17 +1596,13 @@ Suite *reader_suite(void)
     tcase_add_test(tc, test_open_at_ahead);
     tcase_add_test(tc, test_open_last_lap);
     tcase_add_test(tc, test_other_process);
-    tcase_set_timeout(tc, 20);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("wrap");
+    tc = suite_case(s, "wrap", 60);
     tcase_add_loop_test(tc, test_wrap_capacities, 4, 24); /* 16 B .. 8 MiB */
     tcase_add_loop_test(tc, test_wrap_2_64, 0, 12);
     tcase_add_test(tc, test_open_at_across_2_64);
-    tcase_set_timeout(tc, 60);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("errors");
+    tc = suite_case(s, "errors", 0);
     tcase_add_test(tc, test_lapped_reader);
     tcase_add_test(tc, test_overrun_rule_exact);
     tcase_add_test(tc, test_overrun_follows_claimed);
@@ -1615,9 +1611,8 @@ Suite *reader_suite(void)
     tcase_add_test(tc, test_ebadmsg);
     tcase_add_test(tc, test_misaligned_producer_after_open);
     tcase_add_loop_test(tc, test_damaged_memory, 0, 4);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("delivery");
+    tc = suite_case(s, "delivery", 0);
     tcase_add_test(tc, test_filter_sees_every_frame_but_padding);
     tcase_add_test(tc, test_filter_calls);
     tcase_add_test(tc, test_poll);
@@ -1626,7 +1621,6 @@ Suite *reader_suite(void)
     tcase_add_test(tc, test_zero_length_and_heartbeats);
     tcase_add_test(tc, test_deferred_message);
     tcase_add_test(tc, test_fragments);
-    suite_add_tcase(s, tc);
     return s;
 }
 

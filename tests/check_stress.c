@@ -758,23 +758,19 @@ Suite *stress_suite(void);
 Suite *stress_suite(void)
 {
     Suite *s = suite_create("stress");
-    TCase *tc = tcase_create("stream");
+    TCase *tc = suite_case(s, "stream", 0);
     double secs = case_seconds();
 
     tcase_add_test(tc, test_stream_detects_mixtures);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("bounds");
+    tc = suite_case(s, "bounds", 0);
     tcase_add_test(tc, test_bulk_lapped_stays_in_ring);
     tcase_add_test(tc, test_unaligned_producer_after_open);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("torture");
-    test_dirs(tc, "check-stress"); /* the channel files of the process cases */
     /* the case runs secs, then until every reader made progress */
-    tcase_set_timeout(tc, secs * 4 + 120);
+    tc = suite_case(s, "torture", secs * 4 + 120);
+    test_dirs(tc, "check-stress"); /* the channel files of the process cases */
     tcase_add_loop_test(tc, test_torture, 0, NCASES);
-    suite_add_tcase(s, tc);
     return s;
 }
 

@@ -68,12 +68,11 @@ Suite *version_suite(void);
 Suite *version_suite(void)
 {
     Suite *s = suite_create("version");
-    TCase *tc = tcase_create("version");
+    TCase *tc = suite_case(s, "version", 0);
 
     tcase_add_test(tc, test_macros_match_package_version);
     tcase_add_test(tc, test_version_number);
     tcase_add_test(tc, test_runtime_version);
-    suite_add_tcase(s, tc);
     return s;
 }
 

@@ -659,7 +659,7 @@ Suite *writer_suite(void);
 Suite *writer_suite(void)
 {
     Suite *s = suite_create("writer");
-    TCase *tc = tcase_create("create");
+    TCase *tc = suite_case(s, "create", 0);
 
     tcase_add_test(tc, test_create_einval);
     tcase_add_test(tc, test_create_capacities);
@@ -669,9 +669,8 @@ Suite *writer_suite(void)
     tcase_add_test(tc, test_null_arguments);
     tcase_add_test(tc, test_mtu_values);
     tcase_add_test(tc, test_mtu_large_capacity);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("claim");
+    tc = suite_case(s, "claim", 0);
     tcase_add_test(tc, test_emsgsize);
     tcase_add_test(tc, test_flags_einval);
     tcase_add_test(tc, test_claim_commit);
@@ -680,14 +679,12 @@ Suite *writer_suite(void)
     tcase_add_test(tc, test_set_reserve);
     tcase_add_test(tc, test_close_commits_claim);
     tcase_add_test(tc, test_position);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("join");
+    tc = suite_case(s, "join", 0);
     tcase_add_test(tc, test_join_resumes);
     tcase_add_test(tc, test_join_einval);
     tcase_add_test(tc, test_join_bad_header);
     tcase_add_test(tc, test_join_ready_again);
-    suite_add_tcase(s, tc);
     return s;
 }
 

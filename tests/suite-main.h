@@ -27,6 +27,17 @@ static inline int suite_main(Suite *s)
     return failed ? 1 : 0;
 }
 
+/* a new test case of suite s; timeout in seconds, 0 for Check's default */
+static inline TCase *suite_case(Suite *s, const char *name, double timeout)
+{
+    TCase *tc = tcase_create(name);
+
+    if (timeout > 0)
+        tcase_set_timeout(tc, timeout);
+    suite_add_tcase(s, tc);
+    return tc;
+}
+
 /* main() for a suite that always runs */
 #define SUITE_MAIN(suite_fn)                                         \
     int main(void)                                                   \
