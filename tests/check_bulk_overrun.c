@@ -76,16 +76,10 @@ START_TEST(bulk_lapped_at_index0)
 }
 END_TEST
 
-Suite *bulk_overrun_suite(void);
-
-Suite *bulk_overrun_suite(void)
+SUITE(bulk_overrun)
 {
-    Suite *s = suite_create("bulk_overrun");
     TCase *tc = suite_case(s, "lapped", 0);
 
     tcase_add_test(tc, bulk_lapped_large_buffer);
     tcase_add_test(tc, bulk_lapped_at_index0);
-    return s;
 }
-
-SUITE_MAIN(bulk_overrun_suite)

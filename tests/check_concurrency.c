@@ -395,14 +395,9 @@ START_TEST(test_concurrent)
 }
 END_TEST
 
-Suite *concurrency_suite(void);
-Suite *concurrency_suite(void)
+SUITE(concurrency)
 {
-    Suite *s = suite_create("concurrency");
     TCase *tc = suite_case(s, "threads", 120);
 
     tcase_add_loop_test(tc, test_concurrent, 0, (int)(sizeof rings / sizeof rings[0]) * C_MODES);
-    return s;
 }
-
-SUITE_MAIN(concurrency_suite)

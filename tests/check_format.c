@@ -549,10 +549,8 @@ START_TEST(test_join_leaves_header)
 }
 END_TEST
 
-Suite *format_suite(void);
-Suite *format_suite(void)
+SUITE(format)
 {
-    Suite *s = suite_create("format");
     TCase *tc = suite_case(s, "header", 0);
 
     tcase_add_test(tc, test_hello_world_example);
@@ -575,7 +573,4 @@ Suite *format_suite(void)
     tcase_add_test(tc, test_default_reserve);
     tcase_add_test(tc, test_reserve_publication);
     tcase_add_test(tc, test_lap_count);
-    return s;
 }
-
-SUITE_MAIN(format_suite)

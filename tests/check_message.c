@@ -622,10 +622,8 @@ START_TEST(test_channel_size)
 }
 END_TEST
 
-Suite *message_suite(void);
-Suite *message_suite(void)
+SUITE(message)
 {
-    Suite *s = suite_create("message");
     TCase *tc = suite_case(s, "message", 0);
 
     tcase_add_test(tc, test_new_message);
@@ -647,7 +645,4 @@ Suite *message_suite(void)
     tcase_add_test(tc, test_strerror);
     tcase_add_test(tc, test_version);
     tcase_add_test(tc, test_channel_size);
-    return s;
 }
-
-SUITE_MAIN(message_suite)

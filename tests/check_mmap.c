@@ -1770,10 +1770,15 @@ static TCase *file_case(Suite *s, const char *name, double timeout)
     return tc;
 }
 
-Suite *mmap_suite(void);
-Suite *mmap_suite(void)
+static const char *no_dev_shm(void)
 {
-    Suite *s = suite_create("mmap");
+    struct stat st;
+
+    return stat("/dev/shm", &st) < 0 || !S_ISDIR(st.st_mode) ? "no /dev/shm" : NULL;
+}
+
+SUITE_UNLESS(mmap, no_dev_shm)
+{
     TCase *tc;
 
     tc = file_case(s, "create", 30);
@@ -1829,17 +1834,4 @@ Suite *mmap_suite(void)
     tc = file_case(s, "processes", 120);
     tcase_add_test(tc, test_processes_every_message);
     tcase_add_test(tc, test_processes_overrun);
-
-    return s;
-}
-
-int main(void)
-{
-    struct stat st;
-
-    if (stat("/dev/shm", &st) < 0 || !S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "check_mmap: no /dev/shm, skipped\n");
-        return 77;
-    }
-    return suite_main(mmap_suite());
 }

@@ -1582,10 +1582,8 @@ START_TEST(test_other_process)
 }
 END_TEST
 
-Suite *reader_suite(void);
-Suite *reader_suite(void)
+SUITE(reader)
 {
-    Suite *s = suite_create("reader");
     TCase *tc = suite_case(s, "open", 20);
 
     tcase_add_test(tc, test_open_einval);
@@ -1621,7 +1619,4 @@ Suite *reader_suite(void)
     tcase_add_test(tc, test_zero_length_and_heartbeats);
     tcase_add_test(tc, test_deferred_message);
     tcase_add_test(tc, test_fragments);
-    return s;
 }
-
-SUITE_MAIN(reader_suite)

@@ -753,11 +753,8 @@ START_TEST(test_unaligned_producer_after_open)
 }
 END_TEST
 
-Suite *stress_suite(void);
-
-Suite *stress_suite(void)
+SUITE(stress)
 {
-    Suite *s = suite_create("stress");
     TCase *tc = suite_case(s, "stream", 0);
     double secs = case_seconds();
 
@@ -771,7 +768,4 @@ Suite *stress_suite(void)
     tc = suite_case(s, "torture", secs * 4 + 120);
     test_dirs(tc, "check-stress"); /* the channel files of the process cases */
     tcase_add_loop_test(tc, test_torture, 0, NCASES);
-    return s;
 }
-
-SUITE_MAIN(stress_suite)

@@ -64,16 +64,11 @@ START_TEST(test_runtime_version)
 }
 END_TEST
 
-Suite *version_suite(void);
-Suite *version_suite(void)
+SUITE(version)
 {
-    Suite *s = suite_create("version");
     TCase *tc = suite_case(s, "version", 0);
 
     tcase_add_test(tc, test_macros_match_package_version);
     tcase_add_test(tc, test_version_number);
     tcase_add_test(tc, test_runtime_version);
-    return s;
 }
-
-SUITE_MAIN(version_suite)

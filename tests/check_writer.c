@@ -655,10 +655,8 @@ START_TEST(test_position)
 }
 END_TEST
 
-Suite *writer_suite(void);
-Suite *writer_suite(void)
+SUITE(writer)
 {
-    Suite *s = suite_create("writer");
     TCase *tc = suite_case(s, "create", 0);
 
     tcase_add_test(tc, test_create_einval);
@@ -685,7 +683,4 @@ Suite *writer_suite(void)
     tcase_add_test(tc, test_join_einval);
     tcase_add_test(tc, test_join_bad_header);
     tcase_add_test(tc, test_join_ready_again);
-    return s;
 }
-
-SUITE_MAIN(writer_suite)
