@@ -118,8 +118,7 @@ START_TEST(test_bulk_windows)
 {
     static const uint64_t starts[] = {0, (uint64_t)0 - 5000};
     const size_t cap = 4096, reserve = 64;
-    struct chan c = chan_alloc(cap, 0);
-    struct bcast_writer *w = chan_writer(&c);
+    struct rig t = rig_writer(cap);
     struct bcast_reader *r;
     struct bcast_message *m = bcast_message_new();
     struct sent q[512];
@@ -127,17 +126,17 @@ START_TEST(test_bulk_windows)
     /* big messages stay 64 bytes under the MTU: with the padding frame in
        front of one and the reserve, a reader that read everything is never
        overrun (test_overrun_by_padding_and_reserve in check_reader) */
-    const size_t big = bcast_writer_mtu(w) - reserve;
+    const size_t big = bcast_writer_mtu(t.w) - reserve;
     uint8_t *bulk = malloc(cap);
     uint8_t out[2048];
     uint64_t pos, seq = 0, windows = 0, erange = 0, paddings = 0;
 
     ck_assert_ptr_nonnull(bulk);
     ck_assert_uint_eq(default_reserve(cap), reserve);
-    bcast_writer_close(w);
-    poke_positions(&c, starts[_i]);
-    ck_assert_int_eq(bcast_writer_join(c.mem, c.size, &w), 0);
-    r = chan_reader(&c);
+    bcast_writer_close(t.w);
+    poke_positions(&t.c, starts[_i]);
+    ck_assert_int_eq(bcast_writer_join(t.c.mem, t.c.size, &t.w), 0);
+    r = chan_reader(&t.c);
     pos = starts[_i];
 
     for (int round = 0; round < 300; round++) {
@@ -153,18 +152,18 @@ START_TEST(test_bulk_windows)
             if (end + reserve - rpos > cap)
                 break;
             if (kind == 3) { /* aborted claim */
-                ck_assert_int_eq(bcast_writer_claim(w, len, 0, 0, &p), 0);
-                ck_assert_int_eq(bcast_writer_abort(w), 0);
+                ck_assert_int_eq(bcast_writer_claim(t.w, len, 0, 0, &p), 0);
+                ck_assert_int_eq(bcast_writer_abort(t.w), 0);
             } else if (kind == 5) {
-                ck_assert_int_eq(bcast_writer_heartbeat(w, (uint32_t)seq), 0);
+                ck_assert_int_eq(bcast_writer_heartbeat(t.w, (uint32_t)seq), 0);
                 q[(head + nq++) % 512] = (struct sent){at, seq, 0, BCAST_HEARTBEAT};
             } else if (kind == 1) { /* the first of two fragments */
-                ck_assert_int_eq(bcast_writer_claim(w, len, (uint32_t)seq, BCAST_MORE, &p), 0);
+                ck_assert_int_eq(bcast_writer_claim(t.w, len, (uint32_t)seq, BCAST_MORE, &p), 0);
                 seq_fill(seq, p, len);
-                ck_assert_int_eq(bcast_writer_commit(w), 0);
+                ck_assert_int_eq(bcast_writer_commit(t.w), 0);
                 q[(head + nq++) % 512] = (struct sent){at, seq, len, BCAST_MORE};
             } else {
-                send_seq(w, seq, len);
+                send_seq(t.w, seq, len);
                 q[(head + nq++) % 512] =
                     (struct sent){at, seq, len, kind == 2 ? BCAST_CONTINUATION : 0};
             }
@@ -174,7 +173,7 @@ START_TEST(test_bulk_windows)
             pos = end;
             seq++;
         }
-        ck_assert_uint_eq(hdr_producer(&c), pos);
+        ck_assert_uint_eq(hdr_producer(&t.c), pos);
 
         /* read it all back in windows */
         for (;;) {
@@ -192,7 +191,7 @@ START_TEST(test_bulk_windows)
                 uint64_t at = bcast_reader_position(r);
 
                 ck_assert(at == before || (at & (cap - 1)) == 0);
-                ck_assert_uint_gt(flen_at(&c, at), wcap);
+                ck_assert_uint_gt(flen_at(&t.c, at), wcap);
                 erange++;
                 wcap = cap / 2; /* always enough */
                 n = bcast_reader_read_bulk(r, bulk, wcap, &start);
@@ -206,7 +205,7 @@ START_TEST(test_bulk_windows)
             ck_assert(start == before || (start & (cap - 1)) == 0);
             /* whole frames, as many as fit */
             if (start + (uint64_t)n != pos)
-                ck_assert_uint_gt((uint64_t)n + flen_at(&c, start + (uint64_t)n), wcap);
+                ck_assert_uint_gt((uint64_t)n + flen_at(&t.c, start + (uint64_t)n), wcap);
             while (bcast_bulk_next(bulk, (size_t)n, &off, start, m) == 0) {
                 const struct sent *e = &q[head];
 
@@ -233,8 +232,7 @@ START_TEST(test_bulk_windows)
     free(bulk);
     bcast_message_free(m);
     bcast_reader_close(r);
-    bcast_writer_close(w);
-    chan_free(&c);
+    rig_close(&t);
 }
 END_TEST
 
@@ -270,21 +268,20 @@ END_TEST
 START_TEST(test_bulk_half_capacity_after_padding)
 {
     for (size_t cap = 32; cap <= 65536; cap *= 2) {
-        struct chan c = chan_alloc(cap, 0);
-        struct bcast_writer *w = chan_writer(&c);
+        struct rig t = rig_writer(cap);
         struct bcast_reader *r;
         struct bcast_message *m = bcast_message_new();
         uint8_t *bulk = malloc(cap / 2);
-        size_t mtu = bcast_writer_mtu(w), off = 0;
+        size_t mtu = bcast_writer_mtu(t.w), off = 0;
         uint64_t start;
 
         /* with a larger reserve the padding, frame and reserve would overrun the reader */
-        ck_assert_int_eq(bcast_writer_set_reserve(w, 8), 0);
-        send_seq(w, 0, mtu);   /* 0 .. cap/2 */
-        send_seq(w, 1, 0);     /* cap/2 .. cap/2 + 8 */
-        ck_assert_int_eq(bcast_reader_open_at(c.mem, c.size, cap / 2 + 8, &r), 0);
-        send_seq(w, 2, mtu);   /* padding of cap/2 - 8, then the frame at cap */
-        ck_assert_uint_eq(frame_fields(&c, cap / 2 + 8), F_FIN | F_PAD | (uint32_t)(cap / 2 - 16));
+        ck_assert_int_eq(bcast_writer_set_reserve(t.w, 8), 0);
+        send_seq(t.w, 0, mtu);   /* 0 .. cap/2 */
+        send_seq(t.w, 1, 0);     /* cap/2 .. cap/2 + 8 */
+        ck_assert_int_eq(bcast_reader_open_at(t.c.mem, t.c.size, cap / 2 + 8, &r), 0);
+        send_seq(t.w, 2, mtu);   /* padding of cap/2 - 8, then the frame at cap */
+        ck_assert_uint_eq(frame_fields(&t.c, cap / 2 + 8), F_FIN | F_PAD | (uint32_t)(cap / 2 - 16));
         ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, cap / 2, &start), (ssize_t)(cap / 2));
         ck_assert_uint_eq(start, cap);
         ck_assert_uint_eq(bcast_reader_position(r), cap + cap / 2);
@@ -297,8 +294,7 @@ START_TEST(test_bulk_half_capacity_after_padding)
         free(bulk);
         bcast_message_free(m);
         bcast_reader_close(r);
-        bcast_writer_close(w);
-        chan_free(&c);
+        rig_close(&t);
     }
 }
 END_TEST
@@ -613,11 +609,9 @@ START_TEST(test_channel_size)
     ck_assert_uint_eq(bcast_channel_size(SIZE_MAX - BCAST_HEADER_SIZE), 0);
     /* what bcast_channel_size gives, create takes */
     for (size_t cap = 16; cap <= 4096; cap *= 2) {
-        struct chan c = chan_alloc(cap, 0);
-        struct bcast_writer *w = chan_writer(&c);
-        ck_assert_uint_eq(bcast_writer_capacity(w), cap);
-        bcast_writer_close(w);
-        chan_free(&c);
+        struct rig t = rig_writer(cap);
+        ck_assert_uint_eq(bcast_writer_capacity(t.w), cap);
+        rig_close(&t);
     }
 }
 END_TEST

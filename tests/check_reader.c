@@ -289,24 +289,23 @@ START_TEST(test_open_at_across_2_64)
     /* a reader opened just before 2^64 reads on past it */
     const size_t cap = 1024;
     const uint64_t start = (uint64_t)0 - 192; /* six 32-byte frames before 2^64 */
-    struct chan c = chan_alloc(cap, 0);
-    struct bcast_writer *w = chan_writer(&c);
+    struct rig t = rig_writer(cap);
     struct bcast_reader *r, *last;
     uint8_t buf[64];
     uint64_t pos[30];
 
-    bcast_writer_close(w);
-    poke_positions(&c, start);
-    ck_assert_int_eq(bcast_writer_join(c.mem, c.size, &w), 0);
-    ck_assert_uint_eq(hdr_lap(&c), ((uint64_t)1 << 54) - 1);
+    bcast_writer_close(t.w);
+    poke_positions(&t.c, start);
+    ck_assert_int_eq(bcast_writer_join(t.c.mem, t.c.size, &t.w), 0);
+    ck_assert_uint_eq(hdr_lap(&t.c), ((uint64_t)1 << 54) - 1);
     for (uint64_t seq = 0; seq < 30; seq++) {
-        pos[seq] = bcast_writer_position(w);
+        pos[seq] = bcast_writer_position(t.w);
         ck_assert_uint_eq(pos[seq], start + seq * 32);
-        send_seq(w, seq, 17); /* 32-byte frames */
+        send_seq(t.w, seq, 17); /* 32-byte frames */
     }
-    ck_assert_uint_eq(bcast_writer_position(w), 30 * 32 - 192);
-    ck_assert_uint_eq(hdr_lap(&c), 0); /* the frame at 2^64 started lap 0 again */
-    ck_assert_int_eq(bcast_reader_open_at(c.mem, c.size, pos[3], &r), 0);
+    ck_assert_uint_eq(bcast_writer_position(t.w), 30 * 32 - 192);
+    ck_assert_uint_eq(hdr_lap(&t.c), 0); /* the frame at 2^64 started lap 0 again */
+    ck_assert_int_eq(bcast_reader_open_at(t.c.mem, t.c.size, pos[3], &r), 0);
     for (uint64_t seq = 3; seq < 30; seq++) {
         struct bcast_message *m = bcast_message_new();
         ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, m), 17);
@@ -316,15 +315,14 @@ START_TEST(test_open_at_across_2_64)
     }
     ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, NULL), -EAGAIN);
     /* the last lap starts at 0 now, which is after 2^64 - 192 */
-    ck_assert_int_eq(bcast_reader_open_last_lap(c.mem, c.size, &last), 0);
+    ck_assert_int_eq(bcast_reader_open_last_lap(t.c.mem, t.c.size, &last), 0);
     ck_assert_uint_eq(bcast_reader_position(last), 0);
     ck_assert_uint_eq(bcast_reader_pending(last), 30 * 32 - 192);
     ck_assert_int_eq(bcast_reader_receive(last, buf, sizeof buf, NULL), 17);
     ck_assert_uint_eq(seq_check(6, buf, 17), 17);
     bcast_reader_close(last);
     bcast_reader_close(r);
-    bcast_writer_close(w);
-    chan_free(&c);
+    rig_close(&t);
 }
 END_TEST
 
@@ -333,60 +331,50 @@ END_TEST
 
 START_TEST(test_open_einval)
 {
-    struct chan c = chan_alloc(1024, 0);
-    struct bcast_writer *w = chan_writer(&c);
+    struct rig t = rig_writer(1024);
     struct bcast_reader *r = SENTINEL;
-    uint8_t *moved = aligned_alloc(BCAST_ALIGNMENT, c.size + 128);
+    uint8_t *moved = aligned_alloc(BCAST_ALIGNMENT, t.c.size + 128);
     static const size_t bad_sizes[] = {0, 8, BCAST_HEADER_SIZE, BCAST_HEADER_SIZE + 8,
                                        BCAST_HEADER_SIZE + 1000, BCAST_HEADER_SIZE + 1025,
                                        SIZE_MAX};
 
     ck_assert_ptr_nonnull(moved);
-    memcpy(moved + 8, c.mem, c.size);
-    ck_assert_int_eq(bcast_reader_open(c.mem, c.size, NULL), -EINVAL);
-    ck_assert_int_eq(bcast_reader_open_at(c.mem, c.size, 0, NULL), -EINVAL);
-    ck_assert_int_eq(bcast_reader_open_last_lap(c.mem, c.size, NULL), -EINVAL);
-    ck_assert_int_eq(bcast_reader_open(NULL, c.size, &r), -EINVAL);
-    ck_assert_int_eq(bcast_reader_open_at(NULL, c.size, 0, &r), -EINVAL);
-    ck_assert_int_eq(bcast_reader_open_last_lap(NULL, c.size, &r), -EINVAL);
-    ck_assert_int_eq(bcast_reader_open(moved + 8, c.size, &r), -EINVAL);
-    ck_assert_int_eq(bcast_reader_open_at(moved + 8, c.size, 0, &r), -EINVAL);
-    ck_assert_int_eq(bcast_reader_open_last_lap(moved + 8, c.size, &r), -EINVAL);
+    memcpy(moved + 8, t.c.mem, t.c.size);
+    ck_assert_int_eq(bcast_reader_open(t.c.mem, t.c.size, NULL), -EINVAL);
+    ck_assert_int_eq(bcast_reader_open_at(t.c.mem, t.c.size, 0, NULL), -EINVAL);
+    ck_assert_int_eq(bcast_reader_open_last_lap(t.c.mem, t.c.size, NULL), -EINVAL);
+    ck_assert_int_eq(bcast_reader_open(NULL, t.c.size, &r), -EINVAL);
+    ck_assert_int_eq(bcast_reader_open_at(NULL, t.c.size, 0, &r), -EINVAL);
+    ck_assert_int_eq(bcast_reader_open_last_lap(NULL, t.c.size, &r), -EINVAL);
+    ck_assert_int_eq(bcast_reader_open(moved + 8, t.c.size, &r), -EINVAL);
+    ck_assert_int_eq(bcast_reader_open_at(moved + 8, t.c.size, 0, &r), -EINVAL);
+    ck_assert_int_eq(bcast_reader_open_last_lap(moved + 8, t.c.size, &r), -EINVAL);
     for (size_t i = 0; i < sizeof bad_sizes / sizeof bad_sizes[0]; i++) {
-        ck_assert_int_eq(bcast_reader_open(c.mem, bad_sizes[i], &r), -EINVAL);
-        ck_assert_int_eq(bcast_reader_open_at(c.mem, bad_sizes[i], 0, &r), -EINVAL);
-        ck_assert_int_eq(bcast_reader_open_last_lap(c.mem, bad_sizes[i], &r), -EINVAL);
+        ck_assert_int_eq(bcast_reader_open(t.c.mem, bad_sizes[i], &r), -EINVAL);
+        ck_assert_int_eq(bcast_reader_open_at(t.c.mem, bad_sizes[i], 0, &r), -EINVAL);
+        ck_assert_int_eq(bcast_reader_open_last_lap(t.c.mem, bad_sizes[i], &r), -EINVAL);
     }
     /* open_at: any position that is not 8-aligned */
     for (uint64_t pos = 1; pos < 8; pos++)
-        ck_assert_int_eq(bcast_reader_open_at(c.mem, c.size, pos, &r), -EINVAL);
-    ck_assert_int_eq(bcast_reader_open_at(c.mem, c.size, 1028, &r), -EINVAL);
-    ck_assert_int_eq(bcast_reader_open_at(c.mem, c.size, UINT64_MAX, &r), -EINVAL);
+        ck_assert_int_eq(bcast_reader_open_at(t.c.mem, t.c.size, pos, &r), -EINVAL);
+    ck_assert_int_eq(bcast_reader_open_at(t.c.mem, t.c.size, 1028, &r), -EINVAL);
+    ck_assert_int_eq(bcast_reader_open_at(t.c.mem, t.c.size, UINT64_MAX, &r), -EINVAL);
     ck_assert_ptr_eq(r, SENTINEL);
     free(moved);
-    bcast_writer_close(w);
-    chan_free(&c);
+    rig_close(&t);
 }
 END_TEST
 
 START_TEST(test_open_bad_header)
 {
-    for (unsigned k = 0;; k++) {
-        struct chan c = chan_alloc(1024, 0);
-        struct bcast_writer *w = chan_writer(&c);
-        struct bcast_reader *r = SENTINEL;
-        const char *what;
-        int want, rc;
+    struct chan c;
+    const char *what;
+    int want;
 
-        for (int i = 0; i < 5; i++)
-            ck_assert_int_eq(bcast_writer_send(w, "abc", 3, 0, 0), 0);
-        bcast_writer_close(w);
-        want = bad_header(&c, k, &what);
-        if (want == 1) {
-            chan_free(&c);
-            break;
-        }
-        rc = bcast_reader_open(c.mem, c.size, &r);
+    for (unsigned k = 0; (want = bad_channel(&c, k, 5, &what)) != 1; k++) {
+        struct bcast_reader *r = SENTINEL;
+        int rc = bcast_reader_open(c.mem, c.size, &r);
+
         ck_assert_msg(rc == want, "%s: open gave %d, not %d", what, rc, want);
         rc = bcast_reader_open_at(c.mem, c.size, 0, &r);
         ck_assert_msg(rc == want, "%s: open_at gave %d, not %d", what, rc, want);
@@ -481,22 +469,21 @@ static void send_fixed(struct bcast_writer *w, uint64_t from, uint64_t to)
 
 START_TEST(test_open_at)
 {
-    struct chan c = chan_alloc(1024, 0);
-    struct bcast_writer *w = chan_writer(&c);
+    struct rig t = rig_writer(1024);
     struct bcast_reader *r;
     struct bcast_message *m = bcast_message_new();
     uint64_t producer, claimed;
 
-    send_fixed(w, 0, 100); /* 3200 bytes: three laps and a bit */
-    producer = hdr_producer(&c);
-    claimed = hdr_claimed(&c);
+    send_fixed(t.w, 0, 100); /* 3200 bytes: three laps and a bit */
+    producer = hdr_producer(&t.c);
+    claimed = hdr_claimed(&t.c);
     ck_assert_uint_eq(producer, 3200);
 
     /* the oldest frame still intact: claimed - position <= capacity */
     for (uint64_t pos = 0; pos < producer; pos += 32) {
         int rc;
 
-        ck_assert_int_eq(bcast_reader_open_at(c.mem, c.size, pos, &r), 0);
+        ck_assert_int_eq(bcast_reader_open_at(t.c.mem, t.c.size, pos, &r), 0);
         ck_assert_uint_eq(bcast_reader_position(r), pos);
         rc = bcast_reader_next(r, m);
         if (claimed - pos > 1024) {
@@ -519,36 +506,34 @@ START_TEST(test_open_at)
         bcast_reader_close(r);
     }
     /* at the producer: open_at is open */
-    ck_assert_int_eq(bcast_reader_open_at(c.mem, c.size, producer, &r), 0);
+    ck_assert_int_eq(bcast_reader_open_at(t.c.mem, t.c.size, producer, &r), 0);
     ck_assert_int_eq(bcast_reader_next(r, m), -EAGAIN);
     bcast_reader_close(r);
     bcast_message_free(m);
-    bcast_writer_close(w);
-    chan_free(&c);
+    rig_close(&t);
 }
 END_TEST
 
 START_TEST(test_open_at_ahead)
 {
-    struct chan c = chan_alloc(1024, 0);
-    struct bcast_writer *w = chan_writer(&c);
+    struct rig t = rig_writer(1024);
     struct bcast_reader *r;
     struct bcast_message *m = bcast_message_new();
 
-    send_fixed(w, 0, 5); /* producer 160 */
+    send_fixed(t.w, 0, 5); /* producer 160 */
     /* three frames ahead of the producer: -EAGAIN until the producer passes it */
-    ck_assert_int_eq(bcast_reader_open_at(c.mem, c.size, 160 + 3 * 32, &r), 0);
+    ck_assert_int_eq(bcast_reader_open_at(t.c.mem, t.c.size, 160 + 3 * 32, &r), 0);
     for (uint64_t seq = 5; seq < 8; seq++) {
         ck_assert_int_eq(bcast_reader_next(r, m), -EAGAIN);
         ck_assert_int_eq(bcast_reader_skip(r), -EAGAIN);
         ck_assert_int_eq(bcast_reader_poll(r, poll_copy, NULL, 10), 0);
         ck_assert_uint_eq(bcast_reader_pending(r), 0);
         ck_assert_uint_eq(bcast_reader_position(r), 256);
-        send_fixed(w, seq, seq + 1);
+        send_fixed(t.w, seq, seq + 1);
     }
     /* the producer is at 256 == the position: still nothing */
     ck_assert_int_eq(bcast_reader_next(r, m), -EAGAIN);
-    send_fixed(w, 8, 10);
+    send_fixed(t.w, 8, 10);
     ck_assert_uint_eq(bcast_reader_pending(r), 64);
     ck_assert_int_eq(bcast_reader_next(r, m), 0);
     ck_assert_uint_eq(bcast_message_user_defined(m), 8);
@@ -558,32 +543,30 @@ START_TEST(test_open_at_ahead)
     ck_assert_int_eq(bcast_reader_next(r, m), -EAGAIN);
     bcast_reader_close(r);
     bcast_message_free(m);
-    bcast_writer_close(w);
-    chan_free(&c);
+    rig_close(&t);
 }
 END_TEST
 
 START_TEST(test_open_last_lap)
 {
-    struct chan c = chan_alloc(1024, 0);
-    struct bcast_writer *w = chan_writer(&c);
+    struct rig t = rig_writer(1024);
     struct bcast_reader *r;
     struct bcast_message *m = bcast_message_new();
 
     /* a new channel: lap 0 starts at 0 */
-    ck_assert_int_eq(bcast_reader_open_last_lap(c.mem, c.size, &r), 0);
+    ck_assert_int_eq(bcast_reader_open_last_lap(t.c.mem, t.c.size, &r), 0);
     ck_assert_uint_eq(bcast_reader_position(r), 0);
     bcast_reader_close(r);
     /* less than a lap: everything */
-    send_fixed(w, 0, 10);
-    ck_assert_int_eq(bcast_reader_open_last_lap(c.mem, c.size, &r), 0);
+    send_fixed(t.w, 0, 10);
+    ck_assert_int_eq(bcast_reader_open_last_lap(t.c.mem, t.c.size, &r), 0);
     ck_assert_uint_eq(bcast_reader_position(r), 0);
     ck_assert_uint_eq(bcast_reader_pending(r), 320);
     bcast_reader_close(r);
     /* three laps and a half: lap_count 3, from 3072 */
-    send_fixed(w, 10, 112);
-    ck_assert_uint_eq(hdr_lap(&c), 3);
-    ck_assert_int_eq(bcast_reader_open_last_lap(c.mem, c.size, &r), 0);
+    send_fixed(t.w, 10, 112);
+    ck_assert_uint_eq(hdr_lap(&t.c), 3);
+    ck_assert_int_eq(bcast_reader_open_last_lap(t.c.mem, t.c.size, &r), 0);
     ck_assert_uint_eq(bcast_reader_position(r), 3072);
     for (uint64_t seq = 96; seq < 112; seq++) {
         ck_assert_int_eq(bcast_reader_next(r, m), 0);
@@ -591,7 +574,7 @@ START_TEST(test_open_last_lap)
     }
     ck_assert_int_eq(bcast_reader_next(r, m), -EAGAIN);
     bcast_reader_close(r);
-    bcast_writer_close(w);
+    bcast_writer_close(t.w);
 
     /*
      * With reserve 8 and 16-byte frames, claimed = producer + 8.  At
@@ -600,46 +583,45 @@ START_TEST(test_open_last_lap)
      * yet): reading from 0 would be -ENOBUFS, so the reader starts at the
      * producer.
      */
-    w = chan_writer(&c);
-    ck_assert_int_eq(bcast_writer_set_reserve(w, 8), 0);
+    t.w = chan_writer(&t.c);
+    ck_assert_int_eq(bcast_writer_set_reserve(t.w, 8), 0);
     for (int i = 0; i < 63; i++)
-        ck_assert_int_eq(bcast_writer_send(w, "12345678", 8, (uint32_t)i, 0), 0);
-    ck_assert_uint_eq(hdr_producer(&c), 1008);
-    ck_assert_uint_eq(hdr_claimed(&c), 1016);
-    ck_assert_int_eq(bcast_reader_open_last_lap(c.mem, c.size, &r), 0);
+        ck_assert_int_eq(bcast_writer_send(t.w, "12345678", 8, (uint32_t)i, 0), 0);
+    ck_assert_uint_eq(hdr_producer(&t.c), 1008);
+    ck_assert_uint_eq(hdr_claimed(&t.c), 1016);
+    ck_assert_int_eq(bcast_reader_open_last_lap(t.c.mem, t.c.size, &r), 0);
     ck_assert_uint_eq(bcast_reader_position(r), 0);
     ck_assert_int_eq(bcast_reader_next(r, m), 0);
     ck_assert_uint_eq(bcast_message_user_defined(m), 0);
     bcast_reader_close(r);
-    ck_assert_int_eq(bcast_writer_send(w, "12345678", 8, 63, 0), 0);
-    ck_assert_uint_eq(hdr_producer(&c), 1024);
-    ck_assert_uint_eq(hdr_claimed(&c), 1032);
-    ck_assert_uint_eq(hdr_lap(&c), 0);
-    ck_assert_int_eq(bcast_reader_open_last_lap(c.mem, c.size, &r), 0);
+    ck_assert_int_eq(bcast_writer_send(t.w, "12345678", 8, 63, 0), 0);
+    ck_assert_uint_eq(hdr_producer(&t.c), 1024);
+    ck_assert_uint_eq(hdr_claimed(&t.c), 1032);
+    ck_assert_uint_eq(hdr_lap(&t.c), 0);
+    ck_assert_int_eq(bcast_reader_open_last_lap(t.c.mem, t.c.size, &r), 0);
     ck_assert_uint_eq(bcast_reader_position(r), 1024);
     ck_assert_int_eq(bcast_reader_next(r, m), -EAGAIN);
     bcast_reader_close(r);
     /* the next frame starts lap 1 */
-    ck_assert_int_eq(bcast_writer_send(w, "12345678", 8, 64, 0), 0);
-    ck_assert_uint_eq(hdr_lap(&c), 1);
-    ck_assert_int_eq(bcast_reader_open_last_lap(c.mem, c.size, &r), 0);
+    ck_assert_int_eq(bcast_writer_send(t.w, "12345678", 8, 64, 0), 0);
+    ck_assert_uint_eq(hdr_lap(&t.c), 1);
+    ck_assert_int_eq(bcast_reader_open_last_lap(t.c.mem, t.c.size, &r), 0);
     ck_assert_uint_eq(bcast_reader_position(r), 1024);
     ck_assert_int_eq(bcast_reader_next(r, m), 0);
     ck_assert_uint_eq(bcast_message_user_defined(m), 64);
     bcast_reader_close(r);
 
     /* a lap_count that points past the producer or a lap back: the producer */
-    put64(c.mem + OFF_LAP, 2);
-    ck_assert_int_eq(bcast_reader_open_last_lap(c.mem, c.size, &r), 0);
+    put64(t.c.mem + OFF_LAP, 2);
+    ck_assert_int_eq(bcast_reader_open_last_lap(t.c.mem, t.c.size, &r), 0);
     ck_assert_uint_eq(bcast_reader_position(r), 1040);
     bcast_reader_close(r);
-    put64(c.mem + OFF_LAP, 0);
-    ck_assert_int_eq(bcast_reader_open_last_lap(c.mem, c.size, &r), 0);
+    put64(t.c.mem + OFF_LAP, 0);
+    ck_assert_int_eq(bcast_reader_open_last_lap(t.c.mem, t.c.size, &r), 0);
     ck_assert_uint_eq(bcast_reader_position(r), 1040);
     bcast_reader_close(r);
     bcast_message_free(m);
-    bcast_writer_close(w);
-    chan_free(&c);
+    rig_close(&t);
 }
 END_TEST
 
@@ -721,20 +703,19 @@ END_TEST
 START_TEST(test_overrun_follows_claimed)
 {
     const size_t cap = 1024;
-    struct chan c = chan_alloc(cap, 0);
-    struct bcast_writer *w = chan_writer(&c);
+    struct rig t = rig_writer(cap);
     struct bcast_message *m = bcast_message_new();
     int seen_ok = 0, seen_overrun = 0;
 
-    send_fixed(w, 0, 4); /* the watched frame is at 96 */
+    send_fixed(t.w, 0, 4); /* the watched frame is at 96 */
     for (uint64_t seq = 4; seq < 80; seq++) {
         struct bcast_reader *r;
         int rc;
 
-        send_seq(w, seq, seq_len(seq, 60));
-        ck_assert_int_eq(bcast_reader_open_at(c.mem, c.size, 96, &r), 0);
+        send_seq(t.w, seq, seq_len(seq, 60));
+        ck_assert_int_eq(bcast_reader_open_at(t.c.mem, t.c.size, 96, &r), 0);
         rc = bcast_reader_next(r, m);
-        if (hdr_claimed(&c) - 96 > cap) {
+        if (hdr_claimed(&t.c) - 96 > cap) {
             ck_assert_int_eq(rc, -ENOBUFS);
             seen_overrun++;
         } else {
@@ -747,8 +728,7 @@ START_TEST(test_overrun_follows_claimed)
     ck_assert_int_gt(seen_ok, 10);
     ck_assert_int_gt(seen_overrun, 10);
     bcast_message_free(m);
-    bcast_writer_close(w);
-    chan_free(&c);
+    rig_close(&t);
 }
 END_TEST
 
@@ -875,39 +855,37 @@ START_TEST(test_ebadmsg)
     };
 
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        struct chan c = chan_alloc(1024, 0);
-        struct bcast_writer *w = chan_writer(&c);
+        struct rig t = rig_writer(1024);
         struct bcast_reader *r;
         struct bcast_message *m = bcast_message_new();
         uint64_t pos = bad[i].frame * 32, producer = bad[i].frames * 32;
         uint32_t saved;
         uint8_t buf[64];
 
-        ck_assert_int_eq(bcast_writer_set_reserve(w, 0), 0);
-        send_fixed(w, 0, bad[i].frames);
-        ck_assert_uint_eq(hdr_producer(&c), producer);
-        ck_assert_int_eq(bcast_reader_open_at(c.mem, c.size, pos, &r), 0);
-        saved = frame_fields(&c, pos);
-        put32(frame_at(&c, pos), bad[i].fields);
+        ck_assert_int_eq(bcast_writer_set_reserve(t.w, 0), 0);
+        send_fixed(t.w, 0, bad[i].frames);
+        ck_assert_uint_eq(hdr_producer(&t.c), producer);
+        ck_assert_int_eq(bcast_reader_open_at(t.c.mem, t.c.size, pos, &r), 0);
+        saved = frame_fields(&t.c, pos);
+        put32(frame_at(&t.c, pos), bad[i].fields);
         assert_badmsg(r, pos);
         /* the frame mended, the reader is still there to read it */
-        put32(frame_at(&c, pos), saved);
+        put32(frame_at(&t.c, pos), saved);
         ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, m), 24);
         ck_assert_uint_eq(bcast_message_user_defined(m), bad[i].frame);
         /* the next frame damaged: reset skips to the producer */
         if (pos + 32 < producer) {
-            put32(frame_at(&c, pos + 32), bad[i].fields);
+            put32(frame_at(&t.c, pos + 32), bad[i].fields);
             assert_badmsg(r, pos + 32);
             ck_assert_int_eq(bcast_reader_reset(r), 0);
             ck_assert_uint_eq(bcast_reader_position(r), producer);
-            send_fixed(w, bad[i].frames, bad[i].frames + 1);
+            send_fixed(t.w, bad[i].frames, bad[i].frames + 1);
             ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, m), 24);
             ck_assert_uint_eq(bcast_message_user_defined(m), bad[i].frames);
         }
         bcast_message_free(m);
         bcast_reader_close(r);
-        bcast_writer_close(w);
-        chan_free(&c);
+        rig_close(&t);
     }
 }
 END_TEST

@@ -131,10 +131,11 @@ static inline struct bcast_reader *chan_reader(struct chan *c)
 }
 
 /*
- * What most tests start from: a zeroed channel of capacity cap, a writer
- * on it (default reserve, no metadata), a reader at position 0 and a
- * message handle.  rig_close() closes the three and frees the channel; a
- * test that closes one of them itself sets it to NULL.
+ * What most tests start from: a zeroed channel of capacity cap and a
+ * writer on it (default reserve, no metadata), rig_writer(); rig_open()
+ * adds a reader at position 0 and a message handle.  rig_close() closes
+ * what is open and frees the channel; a test that closes one of them
+ * itself sets it to NULL.
  */
 struct rig {
     struct chan c;
@@ -143,12 +144,21 @@ struct rig {
     struct bcast_message *m;
 };
 
-static inline struct rig rig_open(size_t cap)
+static inline struct rig rig_writer(size_t cap)
 {
     struct rig t;
 
     t.c = chan_alloc(cap, 0);
     t.w = chan_writer(&t.c);
+    t.r = NULL;
+    t.m = NULL;
+    return t;
+}
+
+static inline struct rig rig_open(size_t cap)
+{
+    struct rig t = rig_writer(cap);
+
     t.r = chan_reader(&t.c);
     t.m = bcast_message_new();
     ck_assert_ptr_nonnull(t.m);
@@ -354,6 +364,27 @@ static inline int bad_header(struct chan *c, unsigned k, const char **what)
     default:
         return 1;
     }
+}
+
+/*
+ * bad_header on a channel of its own: *c becomes a channel of capacity
+ * 1024 holding n three-byte messages, with no writer and its header
+ * damaged in way k.  When k is past the last way *c is freed again.
+ */
+static inline int bad_channel(struct chan *c, unsigned k, int n, const char **what)
+{
+    struct bcast_writer *w;
+    int want;
+
+    *c = chan_alloc(1024, 0);
+    w = chan_writer(c);
+    for (int i = 0; i < n; i++)
+        ck_assert_int_eq(bcast_writer_send(w, "abc", 3, 0, 0), 0);
+    bcast_writer_close(w);
+    want = bad_header(c, k, what);
+    if (want == 1)
+        chan_free(c);
+    return want;
 }
 
 #endif /* BCAST_CORE_HELPERS_H */
