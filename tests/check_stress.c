@@ -18,6 +18,7 @@
 #define _GNU_SOURCE
 #include "test-dirs.h"
 #include "core-helpers.h"
+#include "cpus.h"
 
 #include <bcast.h>
 #include <check.h>
@@ -186,35 +187,6 @@ static void cpu_relax(void)
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
 #endif
-}
-
-/* writer on the first CPU we may use, readers on the second (CPU 0 and 1) */
-static int cpu_nth(int n)
-{
-    cpu_set_t set;
-    int i, seen = 0, last = -1;
-
-    if (sched_getaffinity(0, sizeof set, &set) < 0)
-        return -1;
-    for (i = 0; i < CPU_SETSIZE; i++) {
-        if (!CPU_ISSET(i, &set))
-            continue;
-        if (seen++ == n)
-            return i;
-        last = i;
-    }
-    return last;
-}
-
-static void pin_to(int cpu)
-{
-    cpu_set_t set;
-
-    if (cpu < 0)
-        return;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    (void)sched_setaffinity(0, sizeof set, &set); /* best effort */
 }
 
 /* ---------------------------------------------------------------- */

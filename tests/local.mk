@@ -11,5 +11,6 @@ SUITELDFLAGS = -no-install
 CHECK_SUITES =
 check_PROGRAMS += $(CHECK_SUITES)
 TESTS += $(CHECK_SUITES)
-# every suite's main(), and per-test directories for the suites that make files
-noinst_HEADERS += tests/suite-main.h tests/test-dirs.h
+# every suite's main(); per-test directories for the suites that make files;
+# the CPUs of the suites that run a writer and readers side by side
+noinst_HEADERS += tests/suite-main.h tests/test-dirs.h tests/cpus.h
