@@ -1,7 +1,9 @@
 /*
- * Helpers shared by the Check suites of the in-memory API (tests/core.mk):
- * channel memory, header pokes at the FORMAT.md offsets, a model of where
- * the writer places frames, and payloads that derive from a sequence number.
+ * Helpers shared by the Check suites (those of the in-memory API in
+ * tests/core.mk, and check_mmap, check_stress and check_bulk_overrun):
+ * channel memory, a channel with a writer and a reader on it (struct rig),
+ * header pokes at the FORMAT.md offsets, a model of where the writer
+ * places frames, and payloads that derive from a sequence number.
  *
  * SPDX-License-Identifier: MIT
  */
