@@ -26,16 +26,13 @@
 BCAST_SONAME = libbcast.so.0
 BCAST_BUILT_SO = $(abs_top_builddir)/src/.libs/$(BCAST_SONAME)
 
-check_PROGRAMS += tests/check_version tests/check_dlopen
-TESTS += tests/check_version tests/check_dlopen
+CHECK_SUITES += tests/check_version tests/check_dlopen
 
-tests_check_version_SOURCES = tests/check_version.c
 tests_check_version_CFLAGS = $(SUITECFLAGS)
 tests_check_version_LDADD = $(SUITELIBS)
 tests_check_version_LDFLAGS = $(SUITELDFLAGS)
 
 # check_dlopen must not link libbcast: the library would never unload.
-tests_check_dlopen_SOURCES = tests/check_dlopen.c
 tests_check_dlopen_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DBCAST_DLOPEN_PATH='"$(BCAST_BUILT_SO)"'
 tests_check_dlopen_CFLAGS = $(SUITECFLAGS)

@@ -18,6 +18,7 @@
  */
 #define _GNU_SOURCE
 #include "core-helpers.h"
+#include "cpus.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -195,24 +196,13 @@ static int read_some(struct rstate *st, struct bcast_message *m)
     return n < 0 ? (int)n : 0;
 }
 
-static void pin(int cpu)
-{
-    cpu_set_t set;
-
-    if (cpu < 0)
-        return;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    pthread_setaffinity_np(pthread_self(), sizeof set, &set);
-}
-
 static void *reader_main(void *arg)
 {
     struct rstate *st = arg;
     struct bcast_message *m = bcast_message_new();
     unsigned idle = 0;
 
-    pin(st->sh->cpu_reader);
+    pin_to(st->sh->cpu_reader);
     pthread_barrier_wait(&st->sh->go);
     if (!m) {
         report(st, "no message", 0);
@@ -260,7 +250,7 @@ static void *writer_main(void *arg)
     struct shared *sh = arg;
     uint8_t *buf = malloc(sh->maxlen + 1);
 
-    pin(sh->cpu_writer);
+    pin_to(sh->cpu_writer);
     pthread_barrier_wait(&sh->go);
     for (uint64_t seq = 0; buf && seq < sh->count; seq++) {
         int hb = seq_is_heartbeat(seq);
@@ -296,22 +286,10 @@ static void *writer_main(void *arg)
 /* the first two CPUs this process may run on; -1 for none */
 static void pick_cpus(int *writer, int *reader)
 {
-    cpu_set_t set;
-    int found = 0;
-
-    *writer = *reader = -1;
-    if (sched_getaffinity(0, sizeof set, &set) != 0)
-        return;
-    for (int cpu = 0; cpu < CPU_SETSIZE && found < 2; cpu++) {
-        if (!CPU_ISSET(cpu, &set))
-            continue;
-        if (found++ == 0)
-            *writer = cpu;
-        else
-            *reader = cpu;
-    }
-    if (*reader < 0) /* one CPU: leave the scheduler to it */
-        *writer = -1;
+    *writer = cpu_nth(0);
+    *reader = cpu_nth(1);
+    if (*reader == *writer) /* one CPU: leave the scheduler to it */
+        *writer = *reader = -1;
 }
 
 static void run_case(size_t cap, size_t maxlen, enum cmode mode, uint64_t count, int throttle)
@@ -395,16 +373,9 @@ START_TEST(test_concurrent)
 }
 END_TEST
 
-Suite *concurrency_suite(void);
-Suite *concurrency_suite(void)
+SUITE(concurrency)
 {
-    Suite *s = suite_create("concurrency");
-    TCase *tc = tcase_create("threads");
+    TCase *tc = suite_case(s, "threads", 120);
 
     tcase_add_loop_test(tc, test_concurrent, 0, (int)(sizeof rings / sizeof rings[0]) * C_MODES);
-    tcase_set_timeout(tc, 120);
-    suite_add_tcase(s, tc);
-    return s;
 }
-
-CORE_SUITE_MAIN(concurrency_suite)

@@ -13,6 +13,8 @@
  */
 #define _GNU_SOURCE
 #include "config.h"
+#include "suite-main.h"
+#include "test-dirs.h"
 
 #include <bcast.h>
 #include <check.h>
@@ -237,20 +239,12 @@ static void heap_exchange(const struct api *wapi, const struct api *rapi, unsign
     free(mem);
 }
 
-static void file_path(char *buf, size_t cap, const char *dir, const char *name)
+static void file_exchange(const struct api *wapi, const struct api *rapi, unsigned round)
 {
-    ck_assert_int_lt(snprintf(buf, cap, "%s/%s", dir, name), (int)cap);
-}
-
-static void file_exchange(const struct api *wapi, const struct api *rapi, const char *dir,
-                          unsigned round)
-{
-    char path[4096], lock[4096];
+    const char *path = tpath("channel"), *lock = lock_path(path);
     struct bcast_writer *w, *w2;
     struct bcast_reader *r;
 
-    file_path(path, sizeof path, dir, "channel");
-    file_path(lock, sizeof lock, dir, "channel.lock");
     ck_assert_int_eq(wapi->writer_create_file(path, CAPACITY, BCAST_FILE_NO_POPULATE, &w), 0);
     /* the writer lock is a property of the file, not of a library copy */
     ck_assert_int_eq(rapi->writer_create_file(path, CAPACITY, 0, &w2), -EBUSY);
@@ -261,24 +255,6 @@ static void file_exchange(const struct api *wapi, const struct api *rapi, const 
     wapi->writer_close(w);
     ck_assert_int_eq(unlink(path), 0);
     ck_assert_int_eq(unlink(lock), 0);
-}
-
-/* a fresh directory for file channels, in /dev/shm where there is one */
-static char *make_dir(void)
-{
-    const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-    char *dir = malloc(64);
-
-    ck_assert_ptr_nonnull(dir);
-    snprintf(dir, 64, "%s/bcast-dlopen-XXXXXX", base);
-    ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp %s: %s", dir, strerror(errno));
-    return dir;
-}
-
-static void remove_dir(char *dir)
-{
-    ck_assert_int_eq(rmdir(dir), 0);
-    free(dir);
 }
 
 /* ---- tests ---- */
@@ -302,7 +278,6 @@ static void sample(struct usage *u, const char *path)
 START_TEST(test_dlopen_loop)
 {
     const char *path = BCAST_DLOPEN_PATH;
-    char *dir = make_dir();
     int fds_before = count_fds();
     struct usage warm = {0}, now;
 
@@ -313,7 +288,7 @@ START_TEST(test_dlopen_loop)
         resolve(h, &api);
         ck_assert_str_eq(api.version(), BCAST_VERSION_STRING);
         heap_exchange(&api, &api, i);
-        file_exchange(&api, &api, dir, i);
+        file_exchange(&api, &api, i);
         unload(h, path);
 
         sample(&now, path);
@@ -329,7 +304,7 @@ START_TEST(test_dlopen_loop)
                           i, now.heap, warm.heap);
         }
     }
-    remove_dir(dir);
+    ck_assert_int_eq(rmdir(tdir), 0); /* the file channels left nothing behind */
 }
 END_TEST
 
@@ -355,14 +330,12 @@ START_TEST(test_versioned_symbols)
 END_TEST
 
 /* copy the library to another file, so dlopen loads a second, separate copy */
-static char *copy_library(const char *dir)
+static void copy_library(const char *copy)
 {
-    char *copy = malloc(4096), buf[65536];
+    char buf[65536];
     int in, out;
     ssize_t n;
 
-    ck_assert_ptr_nonnull(copy);
-    file_path(copy, 4096, dir, "libbcast-copy.so");
     in = open(BCAST_DLOPEN_PATH, O_RDONLY | O_CLOEXEC);
     ck_assert_int_ge(in, 0);
     out = open(copy, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0700);
@@ -372,16 +345,19 @@ static char *copy_library(const char *dir)
     ck_assert_int_eq(n, 0);
     close(in);
     ck_assert_int_eq(close(out), 0);
-    return copy;
 }
 
 START_TEST(test_two_copies_share_a_channel)
 {
-    char *dir = make_dir(), *copy = copy_library(dir);
-    void *h1 = load(BCAST_DLOPEN_PATH), *h2 = load(copy);
+    char copy[PATH_MAX];
+    void *h1, *h2;
     struct api a1, a2;
     int naming;
 
+    strcpy(copy, tpath("libbcast-copy.so")); /* tpath's buffers are reused */
+    copy_library(copy);
+    h1 = load(BCAST_DLOPEN_PATH);
+    h2 = load(copy);
     ck_assert_ptr_ne(h1, h2);
     resolve(h1, &a1);
     resolve(h2, &a2);
@@ -392,47 +368,31 @@ START_TEST(test_two_copies_share_a_channel)
     for (unsigned round = 0; round < 4; round++) {
         heap_exchange(&a1, &a2, round);
         heap_exchange(&a2, &a1, round);
-        file_exchange(&a1, &a2, dir, round);
-        file_exchange(&a2, &a1, dir, round);
+        file_exchange(&a1, &a2, round);
+        file_exchange(&a2, &a1, round);
     }
 
     unload(h2, copy);
     unload(h1, BCAST_DLOPEN_PATH);
     ck_assert_int_eq(unlink(copy), 0);
-    free(copy);
-    remove_dir(dir);
+    ck_assert_int_eq(rmdir(tdir), 0); /* nothing else left behind */
 }
 END_TEST
 
-Suite *dlopen_suite(void);
-Suite *dlopen_suite(void)
+static const char *no_shared_library(void)
 {
-    Suite *s = suite_create("dlopen");
-    TCase *tc = tcase_create("dlopen");
+    return access(BCAST_DLOPEN_PATH, R_OK) != 0
+               ? BCAST_DLOPEN_PATH " not built (--disable-shared?)"
+               : NULL;
+}
 
+SUITE_UNLESS(dlopen, no_shared_library)
+{
     /* valgrind reads the library's debug information on every load */
-    tcase_set_timeout(tc, 120);
+    TCase *tc = suite_case(s, "dlopen", 120);
+
+    test_dirs(tc, "check-dlopen"); /* the file channels and the copy of the library */
     tcase_add_test(tc, test_dlopen_loop);
     tcase_add_test(tc, test_versioned_symbols);
     tcase_add_test(tc, test_two_copies_share_a_channel);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-int main(void)
-{
-    SRunner *sr;
-    int failed;
-
-    if (access(BCAST_DLOPEN_PATH, R_OK) != 0) {
-        printf("check_dlopen: %s not built (--disable-shared?); skipped\n", BCAST_DLOPEN_PATH);
-        return 77;
-    }
-    sr = srunner_create(dlopen_suite());
-    if (!sr)
-        return 99;
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

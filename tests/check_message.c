@@ -56,43 +56,38 @@ END_TEST
 
 START_TEST(test_ring_message)
 {
-    struct chan c = chan_alloc(1024, 0);
-    struct bcast_writer *w = chan_writer(&c);
-    struct bcast_reader *r = chan_reader(&c);
-    struct bcast_message *m = bcast_message_new(), *d = bcast_message_new();
+    struct rig t = rig_open(1024);
+    struct bcast_message *d = bcast_message_new();
     uint8_t buf[128];
 
-    send_seq(w, 1, 8);
-    send_seq(w, 0xabcdef01u, 77);
-    ck_assert_int_eq(bcast_reader_next(r, m), 0);
-    ck_assert_int_eq(bcast_message_copy(d, m), 0);
-    ck_assert_int_eq(bcast_reader_next(r, m), 0);
+    send_seq(t.w, 1, 8);
+    send_seq(t.w, 0xabcdef01u, 77);
+    ck_assert_int_eq(bcast_reader_next(t.r, t.m), 0);
+    ck_assert_int_eq(bcast_message_copy(d, t.m), 0);
+    ck_assert_int_eq(bcast_reader_next(t.r, t.m), 0);
     /* the copy still describes the first message */
     ck_assert_uint_eq(bcast_message_len(d), 8);
     ck_assert_uint_eq(bcast_message_user_defined(d), 1);
     ck_assert_uint_eq(bcast_message_position(d), 0);
-    ck_assert_uint_eq(bcast_message_len(m), 77);
-    ck_assert_uint_eq(bcast_message_user_defined(m), 0xabcdef01u);
-    ck_assert_uint_eq(bcast_message_position(m), 16);
-    ck_assert_int_eq(bcast_message_flags(m), 0);
+    ck_assert_uint_eq(bcast_message_len(t.m), 77);
+    ck_assert_uint_eq(bcast_message_user_defined(t.m), 0xabcdef01u);
+    ck_assert_uint_eq(bcast_message_position(t.m), 16);
+    ck_assert_int_eq(bcast_message_flags(t.m), 0);
     /* a ring message has no data pointer: it must be read, with the check */
-    ck_assert_ptr_null(bcast_message_data(m));
-    ck_assert_int_eq(bcast_message_read(m, buf, 76), -ERANGE);
-    ck_assert_int_eq(bcast_message_read(m, NULL, 0), -ERANGE);
-    ck_assert_int_eq(bcast_message_read(m, NULL, 77), -EINVAL);
+    ck_assert_ptr_null(bcast_message_data(t.m));
+    ck_assert_int_eq(bcast_message_read(t.m, buf, 76), -ERANGE);
+    ck_assert_int_eq(bcast_message_read(t.m, NULL, 0), -ERANGE);
+    ck_assert_int_eq(bcast_message_read(t.m, NULL, 77), -EINVAL);
     memset(buf, 0, sizeof buf);
-    ck_assert_int_eq(bcast_message_read(m, buf, 77), 77);
+    ck_assert_int_eq(bcast_message_read(t.m, buf, 77), 77);
     ck_assert_uint_eq(seq_check(0xabcdef01u, buf, 77), 77);
     ck_assert_uint_eq(buf[77], 0); /* not a byte more */
     /* read as often as wanted */
-    ck_assert_int_eq(bcast_message_read(m, buf, sizeof buf), 77);
+    ck_assert_int_eq(bcast_message_read(t.m, buf, sizeof buf), 77);
     ck_assert_int_eq(bcast_message_read(d, buf, sizeof buf), 8);
     ck_assert_uint_eq(seq_check(1, buf, 8), 8);
     bcast_message_free(d);
-    bcast_message_free(m);
-    bcast_reader_close(r);
-    bcast_writer_close(w);
-    chan_free(&c);
+    rig_close(&t);
 }
 END_TEST
 
@@ -123,8 +118,7 @@ START_TEST(test_bulk_windows)
 {
     static const uint64_t starts[] = {0, (uint64_t)0 - 5000};
     const size_t cap = 4096, reserve = 64;
-    struct chan c = chan_alloc(cap, 0);
-    struct bcast_writer *w = chan_writer(&c);
+    struct rig t = rig_writer(cap);
     struct bcast_reader *r;
     struct bcast_message *m = bcast_message_new();
     struct sent q[512];
@@ -132,17 +126,17 @@ START_TEST(test_bulk_windows)
     /* big messages stay 64 bytes under the MTU: with the padding frame in
        front of one and the reserve, a reader that read everything is never
        overrun (test_overrun_by_padding_and_reserve in check_reader) */
-    const size_t big = bcast_writer_mtu(w) - reserve;
+    const size_t big = bcast_writer_mtu(t.w) - reserve;
     uint8_t *bulk = malloc(cap);
     uint8_t out[2048];
     uint64_t pos, seq = 0, windows = 0, erange = 0, paddings = 0;
 
     ck_assert_ptr_nonnull(bulk);
     ck_assert_uint_eq(default_reserve(cap), reserve);
-    bcast_writer_close(w);
-    poke_positions(&c, starts[_i]);
-    ck_assert_int_eq(bcast_writer_join(c.mem, c.size, &w), 0);
-    r = chan_reader(&c);
+    bcast_writer_close(t.w);
+    poke_positions(&t.c, starts[_i]);
+    ck_assert_int_eq(bcast_writer_join(t.c.mem, t.c.size, &t.w), 0);
+    r = chan_reader(&t.c);
     pos = starts[_i];
 
     for (int round = 0; round < 300; round++) {
@@ -158,18 +152,18 @@ START_TEST(test_bulk_windows)
             if (end + reserve - rpos > cap)
                 break;
             if (kind == 3) { /* aborted claim */
-                ck_assert_int_eq(bcast_writer_claim(w, len, 0, 0, &p), 0);
-                ck_assert_int_eq(bcast_writer_abort(w), 0);
+                ck_assert_int_eq(bcast_writer_claim(t.w, len, 0, 0, &p), 0);
+                ck_assert_int_eq(bcast_writer_abort(t.w), 0);
             } else if (kind == 5) {
-                ck_assert_int_eq(bcast_writer_heartbeat(w, (uint32_t)seq), 0);
+                ck_assert_int_eq(bcast_writer_heartbeat(t.w, (uint32_t)seq), 0);
                 q[(head + nq++) % 512] = (struct sent){at, seq, 0, BCAST_HEARTBEAT};
             } else if (kind == 1) { /* the first of two fragments */
-                ck_assert_int_eq(bcast_writer_claim(w, len, (uint32_t)seq, BCAST_MORE, &p), 0);
+                ck_assert_int_eq(bcast_writer_claim(t.w, len, (uint32_t)seq, BCAST_MORE, &p), 0);
                 seq_fill(seq, p, len);
-                ck_assert_int_eq(bcast_writer_commit(w), 0);
+                ck_assert_int_eq(bcast_writer_commit(t.w), 0);
                 q[(head + nq++) % 512] = (struct sent){at, seq, len, BCAST_MORE};
             } else {
-                send_seq(w, seq, len);
+                send_seq(t.w, seq, len);
                 q[(head + nq++) % 512] =
                     (struct sent){at, seq, len, kind == 2 ? BCAST_CONTINUATION : 0};
             }
@@ -179,7 +173,7 @@ START_TEST(test_bulk_windows)
             pos = end;
             seq++;
         }
-        ck_assert_uint_eq(hdr_producer(&c), pos);
+        ck_assert_uint_eq(hdr_producer(&t.c), pos);
 
         /* read it all back in windows */
         for (;;) {
@@ -197,7 +191,7 @@ START_TEST(test_bulk_windows)
                 uint64_t at = bcast_reader_position(r);
 
                 ck_assert(at == before || (at & (cap - 1)) == 0);
-                ck_assert_uint_gt(flen_at(&c, at), wcap);
+                ck_assert_uint_gt(flen_at(&t.c, at), wcap);
                 erange++;
                 wcap = cap / 2; /* always enough */
                 n = bcast_reader_read_bulk(r, bulk, wcap, &start);
@@ -211,7 +205,7 @@ START_TEST(test_bulk_windows)
             ck_assert(start == before || (start & (cap - 1)) == 0);
             /* whole frames, as many as fit */
             if (start + (uint64_t)n != pos)
-                ck_assert_uint_gt((uint64_t)n + flen_at(&c, start + (uint64_t)n), wcap);
+                ck_assert_uint_gt((uint64_t)n + flen_at(&t.c, start + (uint64_t)n), wcap);
             while (bcast_bulk_next(bulk, (size_t)n, &off, start, m) == 0) {
                 const struct sent *e = &q[head];
 
@@ -238,36 +232,31 @@ START_TEST(test_bulk_windows)
     free(bulk);
     bcast_message_free(m);
     bcast_reader_close(r);
-    bcast_writer_close(w);
-    chan_free(&c);
+    rig_close(&t);
 }
 END_TEST
 
 START_TEST(test_bulk_erange)
 {
-    struct chan c = chan_alloc(1024, 0);
-    struct bcast_writer *w = chan_writer(&c);
-    struct bcast_reader *r = chan_reader(&c);
+    struct rig t = rig_open(1024);
     uint8_t bulk[1024];
     uint64_t start = 77;
 
-    send_seq(w, 1, 504); /* a 512-byte frame */
-    send_seq(w, 2, 0);
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, 511, &start), -ERANGE);
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, 8, &start), -ERANGE);
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, 7, &start), -ERANGE);
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, 0, &start), -ERANGE);
-    ck_assert_uint_eq(bcast_reader_position(r), 0);
+    send_seq(t.w, 1, 504); /* a 512-byte frame */
+    send_seq(t.w, 2, 0);
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, 511, &start), -ERANGE);
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, 8, &start), -ERANGE);
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, 7, &start), -ERANGE);
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, 0, &start), -ERANGE);
+    ck_assert_uint_eq(bcast_reader_position(t.r), 0);
     ck_assert_uint_eq(start, 77);
     /* capacity / 2 always suffices */
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, 512, &start), 512);
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, 512, &start), 512);
     ck_assert_uint_eq(start, 0);
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, 8, NULL), 8);
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, 8, &start), -EAGAIN);
-    ck_assert_uint_eq(bcast_reader_position(r), 520);
-    bcast_reader_close(r);
-    bcast_writer_close(w);
-    chan_free(&c);
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, 8, NULL), 8);
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, 8, &start), -EAGAIN);
+    ck_assert_uint_eq(bcast_reader_position(t.r), 520);
+    rig_close(&t);
 }
 END_TEST
 
@@ -279,21 +268,20 @@ END_TEST
 START_TEST(test_bulk_half_capacity_after_padding)
 {
     for (size_t cap = 32; cap <= 65536; cap *= 2) {
-        struct chan c = chan_alloc(cap, 0);
-        struct bcast_writer *w = chan_writer(&c);
+        struct rig t = rig_writer(cap);
         struct bcast_reader *r;
         struct bcast_message *m = bcast_message_new();
         uint8_t *bulk = malloc(cap / 2);
-        size_t mtu = bcast_writer_mtu(w), off = 0;
+        size_t mtu = bcast_writer_mtu(t.w), off = 0;
         uint64_t start;
 
         /* with a larger reserve the padding, frame and reserve would overrun the reader */
-        ck_assert_int_eq(bcast_writer_set_reserve(w, 8), 0);
-        send_seq(w, 0, mtu);   /* 0 .. cap/2 */
-        send_seq(w, 1, 0);     /* cap/2 .. cap/2 + 8 */
-        ck_assert_int_eq(bcast_reader_open_at(c.mem, c.size, cap / 2 + 8, &r), 0);
-        send_seq(w, 2, mtu);   /* padding of cap/2 - 8, then the frame at cap */
-        ck_assert_uint_eq(frame_fields(&c, cap / 2 + 8), F_FIN | F_PAD | (uint32_t)(cap / 2 - 16));
+        ck_assert_int_eq(bcast_writer_set_reserve(t.w, 8), 0);
+        send_seq(t.w, 0, mtu);   /* 0 .. cap/2 */
+        send_seq(t.w, 1, 0);     /* cap/2 .. cap/2 + 8 */
+        ck_assert_int_eq(bcast_reader_open_at(t.c.mem, t.c.size, cap / 2 + 8, &r), 0);
+        send_seq(t.w, 2, mtu);   /* padding of cap/2 - 8, then the frame at cap */
+        ck_assert_uint_eq(frame_fields(&t.c, cap / 2 + 8), F_FIN | F_PAD | (uint32_t)(cap / 2 - 16));
         ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, cap / 2, &start), (ssize_t)(cap / 2));
         ck_assert_uint_eq(start, cap);
         ck_assert_uint_eq(bcast_reader_position(r), cap + cap / 2);
@@ -306,79 +294,68 @@ START_TEST(test_bulk_half_capacity_after_padding)
         free(bulk);
         bcast_message_free(m);
         bcast_reader_close(r);
-        bcast_writer_close(w);
-        chan_free(&c);
+        rig_close(&t);
     }
 }
 END_TEST
 
 START_TEST(test_bulk_eagain)
 {
-    struct chan c = chan_alloc(1024, 0);
-    struct bcast_writer *w = chan_writer(&c);
-    struct bcast_reader *r = chan_reader(&c);
-    struct bcast_message *m = bcast_message_new();
+    struct rig t = rig_open(1024);
     uint8_t bulk[1024];
     uint64_t start = 99;
     size_t off = 0;
     void *p;
 
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, sizeof bulk, &start), -EAGAIN);
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, sizeof bulk, &start), -EAGAIN);
     ck_assert_uint_eq(start, 99);
-    ck_assert_uint_eq(bcast_reader_position(r), 0);
+    ck_assert_uint_eq(bcast_reader_position(t.r), 0);
     /* only an aborted claim pending: a window of one padding frame, no message */
-    ck_assert_int_eq(bcast_writer_claim(w, 10, 1, 0, &p), 0);
-    ck_assert_int_eq(bcast_writer_abort(w), 0);
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, sizeof bulk, &start), 24);
+    ck_assert_int_eq(bcast_writer_claim(t.w, 10, 1, 0, &p), 0);
+    ck_assert_int_eq(bcast_writer_abort(t.w), 0);
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, sizeof bulk, &start), 24);
     ck_assert_uint_eq(start, 0);
-    ck_assert_int_eq(bcast_bulk_next(bulk, 24, &off, start, m), -EAGAIN);
+    ck_assert_int_eq(bcast_bulk_next(bulk, 24, &off, start, t.m), -EAGAIN);
     ck_assert_uint_eq(off, 24);
-    ck_assert_uint_eq(bcast_reader_position(r), 24);
+    ck_assert_uint_eq(bcast_reader_position(t.r), 24);
     /* an aborted claim that ends the lap is skipped like lap-end padding */
-    send_seq(w, 1, 504);                          /* 24 .. 536 */
-    send_seq(w, 2, 448);                          /* 536 .. 992 */
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, sizeof bulk, &start), 968);
-    ck_assert_int_eq(bcast_writer_claim(w, 24, 1, 0, &p), 0); /* 992 .. 1024 */
-    ck_assert_int_eq(bcast_writer_abort(w), 0);
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, sizeof bulk, &start), -EAGAIN);
-    ck_assert_uint_eq(bcast_reader_position(r), 1024);
-    send_seq(w, 3, 5);
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, sizeof bulk, &start), 16);
+    send_seq(t.w, 1, 504);                          /* 24 .. 536 */
+    send_seq(t.w, 2, 448);                          /* 536 .. 992 */
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, sizeof bulk, &start), 968);
+    ck_assert_int_eq(bcast_writer_claim(t.w, 24, 1, 0, &p), 0); /* 992 .. 1024 */
+    ck_assert_int_eq(bcast_writer_abort(t.w), 0);
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, sizeof bulk, &start), -EAGAIN);
+    ck_assert_uint_eq(bcast_reader_position(t.r), 1024);
+    send_seq(t.w, 3, 5);
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, sizeof bulk, &start), 16);
     ck_assert_uint_eq(start, 1024);
-    bcast_message_free(m);
-    bcast_reader_close(r);
-    bcast_writer_close(w);
-    chan_free(&c);
+    rig_close(&t);
 }
 END_TEST
 
 START_TEST(test_bulk_enobufs)
 {
-    struct chan c = chan_alloc(1024, 0);
-    struct bcast_writer *w = chan_writer(&c);
-    struct bcast_reader *r = chan_reader(&c);
+    struct rig t = rig_open(1024);
     uint8_t bulk[2048];
     uint64_t start = 5;
 
     for (uint64_t seq = 0; seq < 3; seq++)
-        send_seq(w, seq, 100);
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, 112, &start), 112);
+        send_seq(t.w, seq, 100);
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, 112, &start), 112);
     for (uint64_t seq = 3; seq < 30; seq++)
-        send_seq(w, seq, 100);
+        send_seq(t.w, seq, 100);
     start = 5;
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, sizeof bulk, &start), -ENOBUFS);
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, 16, &start), -ENOBUFS);
-    ck_assert_uint_eq(bcast_reader_position(r), 112);
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, sizeof bulk, &start), -ENOBUFS);
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, 16, &start), -ENOBUFS);
+    ck_assert_uint_eq(bcast_reader_position(t.r), 112);
     ck_assert_uint_eq(start, 5);
-    ck_assert_int_eq(bcast_reader_reset(r), 0);
-    ck_assert_uint_eq(bcast_reader_position(r), hdr_producer(&c));
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, sizeof bulk, &start), -EAGAIN);
-    send_seq(w, 30, 1);
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, sizeof bulk, &start), 16);
-    ck_assert_uint_eq(start, hdr_producer(&c) - 16);
-    bcast_reader_close(r);
-    bcast_writer_close(w);
-    chan_free(&c);
+    ck_assert_int_eq(bcast_reader_reset(t.r), 0);
+    ck_assert_uint_eq(bcast_reader_position(t.r), hdr_producer(&t.c));
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, sizeof bulk, &start), -EAGAIN);
+    send_seq(t.w, 30, 1);
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, sizeof bulk, &start), 16);
+    ck_assert_uint_eq(start, hdr_producer(&t.c) - 16);
+    rig_close(&t);
 }
 END_TEST
 
@@ -391,7 +368,7 @@ END_TEST
 START_TEST(test_bulk_lapped_stays_in_ring)
 {
     const size_t cap = 1024;
-    struct chan c = chan_alloc_guarded(cap);
+    struct chan c = chan_alloc_guarded(cap, 0);
     struct bcast_writer *w = chan_writer(&c);
     struct bcast_reader *r = chan_reader(&c);
     uint8_t bulk[8192];
@@ -416,42 +393,36 @@ END_TEST
 
 START_TEST(test_bulk_ebadmsg)
 {
-    struct chan c = chan_alloc(1024, 0);
-    struct bcast_writer *w = chan_writer(&c);
-    struct bcast_reader *r = chan_reader(&c);
-    struct bcast_message *m = bcast_message_new();
+    struct rig t = rig_open(1024);
     uint8_t bulk[1024];
     uint64_t start = 5;
     uint32_t saved;
     size_t off = 0;
 
     for (uint64_t seq = 0; seq < 5; seq++)
-        send_seq(w, seq, 24); /* 32-byte frames */
+        send_seq(t.w, seq, 24); /* 32-byte frames */
     /* a corrupt first frame */
-    saved = frame_fields(&c, 0);
-    put32(frame_at(&c, 0), F_FIN | 2000);
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, sizeof bulk, &start), -EBADMSG);
-    put32(frame_at(&c, 0), F_FIN | 200); /* inside the ring, past the producer */
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, sizeof bulk, &start), -EBADMSG);
-    ck_assert_uint_eq(bcast_reader_position(r), 0);
+    saved = frame_fields(&t.c, 0);
+    put32(frame_at(&t.c, 0), F_FIN | 2000);
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, sizeof bulk, &start), -EBADMSG);
+    put32(frame_at(&t.c, 0), F_FIN | 200); /* inside the ring, past the producer */
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, sizeof bulk, &start), -EBADMSG);
+    ck_assert_uint_eq(bcast_reader_position(t.r), 0);
     ck_assert_uint_eq(start, 5);
-    put32(frame_at(&c, 0), saved);
+    put32(frame_at(&t.c, 0), saved);
     /* a corrupt third frame: the window stops before it, then -EBADMSG */
-    put32(frame_at(&c, 64), F_FIN | 2000);
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, sizeof bulk, &start), 64);
+    put32(frame_at(&t.c, 64), F_FIN | 2000);
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, sizeof bulk, &start), 64);
     ck_assert_uint_eq(start, 0);
-    ck_assert_int_eq(bcast_bulk_next(bulk, 64, &off, start, m), 0);
-    ck_assert_int_eq(bcast_bulk_next(bulk, 64, &off, start, m), 0);
-    ck_assert_uint_eq(bcast_message_user_defined(m), 1);
-    ck_assert_int_eq(bcast_bulk_next(bulk, 64, &off, start, m), -EAGAIN);
-    ck_assert_int_eq(bcast_reader_read_bulk(r, bulk, sizeof bulk, &start), -EBADMSG);
-    ck_assert_uint_eq(bcast_reader_position(r), 64);
-    ck_assert_int_eq(bcast_reader_reset(r), 0);
-    ck_assert_uint_eq(bcast_reader_position(r), 160);
-    bcast_message_free(m);
-    bcast_reader_close(r);
-    bcast_writer_close(w);
-    chan_free(&c);
+    ck_assert_int_eq(bcast_bulk_next(bulk, 64, &off, start, t.m), 0);
+    ck_assert_int_eq(bcast_bulk_next(bulk, 64, &off, start, t.m), 0);
+    ck_assert_uint_eq(bcast_message_user_defined(t.m), 1);
+    ck_assert_int_eq(bcast_bulk_next(bulk, 64, &off, start, t.m), -EAGAIN);
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, bulk, sizeof bulk, &start), -EBADMSG);
+    ck_assert_uint_eq(bcast_reader_position(t.r), 64);
+    ck_assert_int_eq(bcast_reader_reset(t.r), 0);
+    ck_assert_uint_eq(bcast_reader_position(t.r), 160);
+    rig_close(&t);
 }
 END_TEST
 
@@ -638,27 +609,22 @@ START_TEST(test_channel_size)
     ck_assert_uint_eq(bcast_channel_size(SIZE_MAX - BCAST_HEADER_SIZE), 0);
     /* what bcast_channel_size gives, create takes */
     for (size_t cap = 16; cap <= 4096; cap *= 2) {
-        struct chan c = chan_alloc(cap, 0);
-        struct bcast_writer *w = chan_writer(&c);
-        ck_assert_uint_eq(bcast_writer_capacity(w), cap);
-        bcast_writer_close(w);
-        chan_free(&c);
+        struct rig t = rig_writer(cap);
+        ck_assert_uint_eq(bcast_writer_capacity(t.w), cap);
+        rig_close(&t);
     }
 }
 END_TEST
 
-Suite *message_suite(void);
-Suite *message_suite(void)
+SUITE(message)
 {
-    Suite *s = suite_create("message");
-    TCase *tc = tcase_create("message");
+    TCase *tc = suite_case(s, "message", 0);
 
     tcase_add_test(tc, test_new_message);
     tcase_add_test(tc, test_null_message);
     tcase_add_test(tc, test_ring_message);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("bulk");
+    tc = suite_case(s, "bulk", 30);
     tcase_add_loop_test(tc, test_bulk_windows, 0, 2);
     tcase_add_test(tc, test_bulk_erange);
     tcase_add_test(tc, test_bulk_half_capacity_after_padding);
@@ -668,15 +634,9 @@ Suite *message_suite(void)
     tcase_add_test(tc, test_bulk_ebadmsg);
     tcase_add_test(tc, test_bulk_next);
     tcase_add_test(tc, test_bulk_message_outlives_reader);
-    tcase_set_timeout(tc, 30);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("library");
+    tc = suite_case(s, "library", 0);
     tcase_add_test(tc, test_strerror);
     tcase_add_test(tc, test_version);
     tcase_add_test(tc, test_channel_size);
-    suite_add_tcase(s, tc);
-    return s;
 }
-
-CORE_SUITE_MAIN(message_suite)

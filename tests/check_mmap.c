@@ -2,10 +2,11 @@
  * check_mmap: file-backed channels (src/mmap.c) with real files in /dev/shm
  * and real processes.
  *
- * Every test works in a directory of its own under /dev/shm (one directory
- * per test case, /dev/shm/bcast-check-mmap-XXXXXX, made and removed by the
- * runner around the case, whether its tests pass, fail or time out; and one
- * per test inside it), so `make -j check` can run suites side by side.
+ * Every test works in a directory of its own under /dev/shm (tdir, from
+ * tests/test-dirs.h: one per test case, /dev/shm/bcast-check-mmap-XXXXXX,
+ * made and removed by the runner around the case, whether its tests pass,
+ * fail or time out; and one per test inside it), so `make -j check` can run
+ * suites side by side.
  * Forked children report through their exit status (0 good, 77 could not
  * drop privileges, anything else a failure they describe on stderr) and
  * always leave with _exit(), so they never run the parent's exit handlers
@@ -22,101 +23,24 @@
  * SPDX-License-Identifier: MIT
  */
 #define _GNU_SOURCE
-#include <bcast.h>
-#include <check.h>
-#include <errno.h>
+#include "test-dirs.h"
+#include "core-helpers.h"
+
 #include <fcntl.h>
-#include <ftw.h>
 #include <grp.h>
-#include <limits.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/file.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #ifndef FIXTURES_DIR
 #error "FIXTURES_DIR must name the directory of the Rust-written fixtures"
 #endif
 
 #define HDR BCAST_HEADER_SIZE
-#define OFF_MAGIC 0
-#define OFF_VERSION 4
-#define OFF_PRODUCER 128
-#define OFF_CLAIMED 256
-#define OFF_READY 384
-#define OFF_LAP 512
 #define NOBODY 65534
-
-/* ------------------------------------------------------------------ */
-/* per-test directory                                                  */
-
-static char case_dir[64]; /* per test case, in the runner process */
-static char tdir[96];     /* per test, inside case_dir */
-
-static int rm_entry(const char *p, const struct stat *st, int type, struct FTW *ftw)
-{
-    (void)st;
-    (void)ftw;
-    if (type == FTW_DP)
-        rmdir(p);
-    else
-        unlink(p);
-    return 0;
-}
-
-/* unchecked fixture: runs in the runner, so a failed or killed test leaves nothing */
-static void case_setup(void)
-{
-    strcpy(case_dir, "/dev/shm/bcast-check-mmap-XXXXXX");
-    if (!mkdtemp(case_dir)) {
-        fprintf(stderr, "check_mmap: mkdtemp in /dev/shm: %s\n", strerror(errno));
-        exit(99);
-    }
-}
-
-static void case_teardown(void)
-{
-    nftw(case_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static void tdir_setup(void)
-{
-    ck_assert_int_lt(snprintf(tdir, sizeof tdir, "%s/t-XXXXXX", case_dir), (int)sizeof tdir);
-    ck_assert_ptr_nonnull(mkdtemp(tdir));
-}
-
-static void tdir_teardown(void)
-{
-    nftw(tdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* "<tdir>/<name>" in one of a few rotating buffers */
-static const char *tpath(const char *name)
-{
-    static char bufs[8][PATH_MAX];
-    static unsigned next;
-    char *b = bufs[next++ % 8];
-
-    ck_assert_int_lt(snprintf(b, PATH_MAX, "%s/%s", tdir, name), PATH_MAX);
-    return b;
-}
-
-static const char *lock_path(const char *path)
-{
-    static char b[PATH_MAX];
-
-    ck_assert_int_lt(snprintf(b, sizeof b, "%s.lock", path), (int)sizeof b);
-    return b;
-}
 
 /* ------------------------------------------------------------------ */
 /* helpers                                                             */
@@ -258,35 +182,7 @@ static void tdir_open_up(void)
     ck_assert_int_eq(chmod(tdir, 0755), 0);
 }
 
-/* --- message patterns --- */
-
-/* stress messages: length and bytes follow from the sequence number */
-static uint32_t seq_len(uint64_t seq, uint32_t maxlen)
-{
-    uint64_t x = (seq + 1) * 0x9e3779b97f4a7c15ull;
-    return (uint32_t)((x >> 33) % (maxlen + 1));
-}
-
-static uint8_t seq_byte(uint64_t seq, size_t j)
-{
-    return (uint8_t)(seq * 131u + j * 7u + (j >> 8) + 1u);
-}
-
-static void seq_fill(uint8_t *p, uint64_t seq, uint32_t len)
-{
-    for (uint32_t j = 0; j < len; j++)
-        p[j] = seq_byte(seq, j);
-}
-
-static int seq_ok(const uint8_t *p, uint64_t seq, size_t len, uint32_t maxlen)
-{
-    if (len != seq_len(seq, maxlen))
-        return 0;
-    for (size_t j = 0; j < len; j++)
-        if (p[j] != seq_byte(seq, j))
-            return 0;
-    return 1;
-}
+/* --- message patterns (the stress messages are core-helpers.h's seq_*) --- */
 
 /* the messages the Rust fixtures hold (fixtures/README.md) */
 static uint32_t fx_len(uint32_t i)
@@ -339,6 +235,43 @@ static void fx_expect(struct bcast_reader *r, uint32_t from, uint32_t to, int en
     }
     ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, m), end);
     bcast_message_free(m);
+}
+
+/* a channel file at path, capacity cap, with fixture messages 0..n-1 and no writer */
+static void make_channel(const char *path, size_t cap, uint32_t n)
+{
+    struct bcast_writer *w = NULL;
+
+    ck_assert_int_eq(bcast_writer_create_file(path, cap, 0, &w), 0);
+    fx_send(w, 0, n);
+    bcast_writer_close(w);
+}
+
+/*
+ * path is not a channel that can be opened (yet): bcast_reader_open_file,
+ * bcast_reader_open_file_at 0, bcast_writer_join_file and
+ * bcast_writer_open_file at capacity 4096 each say want and hand out no
+ * handle.  The failure message names the call and the caller's line.
+ */
+#define assert_opens_fail(path, want) opens_fail(__LINE__, path, want)
+
+static void opens_fail(int line, const char *path, int want)
+{
+    static const char *const calls[] = {"bcast_reader_open_file", "bcast_reader_open_file_at",
+                                        "bcast_writer_join_file", "bcast_writer_open_file"};
+
+    for (int k = 0; k < 4; k++) {
+        struct bcast_reader *r = NULL;
+        struct bcast_writer *w = NULL;
+        int rc = k == 0   ? bcast_reader_open_file(path, 0, &r)
+                 : k == 1 ? bcast_reader_open_file_at(path, 0, 0, &r)
+                 : k == 2 ? bcast_writer_join_file(path, 0, &w)
+                          : bcast_writer_open_file(path, 4096, 0, &w);
+
+        ck_assert_msg(rc == want, "line %d: %s gave %d (%s), not %d (%s)", line, calls[k], rc,
+                      bcast_strerror(rc), want, bcast_strerror(want));
+        ck_assert_msg(r == NULL && w == NULL, "line %d: %s handed out a handle", line, calls[k]);
+    }
 }
 
 /* where a file user opens "the last lap": see the comment at the top */
@@ -583,7 +516,7 @@ START_TEST(test_bad_args)
 {
     static const int bad_flags[] = {0x4, 0x8, 0x100, 0x40000000, -1, INT_MIN};
     const char *path = tpath("chan");
-    struct bcast_writer *w = NULL, *good = NULL;
+    struct bcast_writer *w = NULL;
     struct bcast_reader *r = NULL;
 
     ck_assert_int_eq(bcast_writer_create_file(NULL, 4096, 0, &w), -EINVAL);
@@ -605,8 +538,7 @@ START_TEST(test_bad_args)
     ck_assert_int_eq(access(path, F_OK), -1);
     ck_assert_int_eq(access(lock_path(path), F_OK), -1);
 
-    ck_assert_int_eq(bcast_writer_create_file(path, 4096, 0, &good), 0);
-    bcast_writer_close(good);
+    make_channel(path, 4096, 0);
     for (size_t i = 0; i < sizeof bad_flags / sizeof bad_flags[0]; i++) {
         int f = bad_flags[i];
         ck_assert_int_eq(bcast_writer_join_file(path, f, &w), -EINVAL);
@@ -639,8 +571,7 @@ START_TEST(test_missing_file)
     ck_assert_ptr_null(w);
     ck_assert_int_eq(access(path, F_OK), -1);
     /* the join took the lock first, so the sidecar exists now: harmless */
-    ck_assert_int_eq(bcast_writer_create_file(path, 4096, 0, &w), 0);
-    bcast_writer_close(w);
+    make_channel(path, 4096, 0);
 }
 END_TEST
 
@@ -668,32 +599,20 @@ START_TEST(test_bad_sizes)
     static const size_t sizes[] = {1, 100, HDR - 1, HDR, HDR + 8, HDR + 15, HDR + 1000,
                                    HDR + 4096 - 8, HDR + 4096 + 8, 4096};
     const char *path = tpath("chan");
-    struct bcast_writer *w = NULL;
-    struct bcast_reader *r = NULL;
     uint8_t *zeros = calloc(1, HDR + 8192);
 
     ck_assert_ptr_nonnull(zeros);
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         write_file(path, zeros, sizes[i], 0600);
-        ck_assert_int_eq(bcast_reader_open_file(path, 0, &r), -EINVAL);
-        ck_assert_int_eq(bcast_reader_open_file_at(path, 0, 0, &r), -EINVAL);
-        ck_assert_int_eq(bcast_writer_join_file(path, 0, &w), -EINVAL);
-        ck_assert_int_eq(bcast_writer_open_file(path, 4096, 0, &w), -EINVAL);
+        assert_opens_fail(path, -EINVAL);
         ck_assert_int_eq(file_size_of(path), (off_t)sizes[i]);
     }
     free(zeros);
 
     /* a real channel cut short */
-    ck_assert_int_eq(bcast_writer_create_file(path, 4096, 0, &w), 0);
-    fx_send(w, 0, 5);
-    bcast_writer_close(w);
-    w = NULL;
+    make_channel(path, 4096, 5);
     ck_assert_int_eq(truncate(path, HDR + 4096 - 64), 0);
-    ck_assert_int_eq(bcast_reader_open_file(path, 0, &r), -EINVAL);
-    ck_assert_int_eq(bcast_writer_join_file(path, 0, &w), -EINVAL);
-    ck_assert_int_eq(bcast_writer_open_file(path, 4096, 0, &w), -EINVAL);
-    ck_assert_ptr_null(r);
-    ck_assert_ptr_null(w);
+    assert_opens_fail(path, -EINVAL);
 }
 END_TEST
 
@@ -701,7 +620,6 @@ END_TEST
 START_TEST(test_ready_zero)
 {
     const char *path = tpath("chan");
-    struct bcast_writer *w = NULL;
     struct bcast_reader *r = NULL;
     uint8_t *zeros = calloc(1, HDR + 4096);
     uint8_t zero = 0, one = 1;
@@ -709,19 +627,11 @@ START_TEST(test_ready_zero)
     ck_assert_ptr_nonnull(zeros);
     write_file(path, zeros, HDR + 4096, 0600);
     free(zeros);
-    ck_assert_int_eq(bcast_reader_open_file(path, 0, &r), -EAGAIN);
-    ck_assert_int_eq(bcast_writer_join_file(path, 0, &w), -EAGAIN);
-    ck_assert_int_eq(bcast_writer_open_file(path, 4096, 0, &w), -EAGAIN);
-    ck_assert_ptr_null(r);
-    ck_assert_ptr_null(w);
+    assert_opens_fail(path, -EAGAIN);
 
-    ck_assert_int_eq(bcast_writer_create_file(path, 4096, 0, &w), 0);
-    fx_send(w, 0, 3);
-    bcast_writer_close(w);
-    w = NULL;
+    make_channel(path, 4096, 3);
     poke(path, OFF_READY, &zero, 1);
-    ck_assert_int_eq(bcast_reader_open_file(path, 0, &r), -EAGAIN);
-    ck_assert_int_eq(bcast_writer_join_file(path, 0, &w), -EAGAIN);
+    assert_opens_fail(path, -EAGAIN);
     poke(path, OFF_READY, &one, 1);
     ck_assert_int_eq(bcast_reader_open_file_at(path, 0, 0, &r), 0);
     fx_expect(r, 0, 3, -EAGAIN);
@@ -733,8 +643,6 @@ END_TEST
 START_TEST(test_garbage_file)
 {
     const char *path = tpath("chan");
-    struct bcast_writer *w = NULL;
-    struct bcast_reader *r = NULL;
     size_t len = HDR + 4096;
     uint8_t *junk = malloc(len);
     unsigned seed = 12345;
@@ -748,43 +656,29 @@ START_TEST(test_garbage_file)
     for (int ready = 0; ready < 3; ready++) {
         junk[OFF_READY] = (uint8_t)(ready == 2 ? 0xa5 : ready);
         write_file(path, junk, len, 0600);
-        ck_assert_int_eq(bcast_reader_open_file(path, 0, &r), -EPROTO);
-        ck_assert_int_eq(bcast_reader_open_file_at(path, 0, 0, &r), -EPROTO);
-        ck_assert_int_eq(bcast_writer_join_file(path, 0, &w), -EPROTO);
-        ck_assert_int_eq(bcast_writer_open_file(path, 4096, 0, &w), -EPROTO);
+        assert_opens_fail(path, -EPROTO);
         assert_same_file(path, junk, len);
     }
     /* text of any size that is not a channel's */
     write_file(path, "hello, world\n", 13, 0644);
-    ck_assert_int_eq(bcast_reader_open_file(path, 0, &r), -EINVAL);
-    ck_assert_int_eq(bcast_writer_open_file(path, 4096, 0, &w), -EINVAL);
+    assert_opens_fail(path, -EINVAL);
     assert_same_file(path, (const uint8_t *)"hello, world\n", 13);
-    ck_assert_ptr_null(r);
-    ck_assert_ptr_null(w);
     free(junk);
 }
 END_TEST
 
-/* a valid channel with one header field spoilt */
-static void spoil_and_expect(const char *path, off_t off, const void *bytes, size_t n, int want)
+/* a valid channel with one header field spoilt: no open may touch it */
+#define spoil_and_expect(path, off, bytes, n, want) spoil_at(__LINE__, path, off, bytes, n, want)
+
+static void spoil_at(int line, const char *path, off_t off, const void *bytes, size_t n, int want)
 {
-    struct bcast_writer *w = NULL;
-    struct bcast_reader *r = NULL;
     uint8_t *before;
     size_t len;
 
-    ck_assert_int_eq(bcast_writer_create_file(path, 4096, 0, &w), 0);
-    fx_send(w, 0, 3);
-    bcast_writer_close(w);
-    w = NULL;
+    make_channel(path, 4096, 3);
     poke(path, off, bytes, n);
     before = slurp(path, &len);
-    ck_assert_int_eq(bcast_reader_open_file(path, 0, &r), want);
-    ck_assert_int_eq(bcast_reader_open_file_at(path, 0, 0, &r), want);
-    ck_assert_int_eq(bcast_writer_join_file(path, 0, &w), want);
-    ck_assert_int_eq(bcast_writer_open_file(path, 4096, 0, &w), want);
-    ck_assert_ptr_null(r);
-    ck_assert_ptr_null(w);
+    opens_fail(line, path, want);
     assert_same_file(path, before, len);
     free(before);
 }
@@ -820,15 +714,10 @@ START_TEST(test_directory)
 {
     const char *path = tpath("dir");
     struct bcast_writer *w = NULL;
-    struct bcast_reader *r = NULL;
 
     ck_assert_int_eq(mkdir(path, 0700), 0);
-    ck_assert_int_eq(bcast_reader_open_file(path, 0, &r), -EISDIR);
-    ck_assert_int_eq(bcast_reader_open_file_at(path, 0, 0, &r), -EISDIR);
-    ck_assert_int_eq(bcast_writer_join_file(path, 0, &w), -EISDIR);
-    ck_assert_int_eq(bcast_writer_open_file(path, 4096, 0, &w), -EISDIR);
+    assert_opens_fail(path, -EISDIR);
     ck_assert_int_eq(bcast_writer_create_file(path, 4096, 0, &w), -EISDIR);
-    ck_assert_ptr_null(r);
     ck_assert_ptr_null(w);
     ck_assert_int_eq(access(path, F_OK), 0); /* still there, still a directory */
     ck_assert_int_eq(rmdir(path), 0);
@@ -840,15 +729,9 @@ START_TEST(test_fifo)
 {
     const char *path = tpath("fifo");
     struct bcast_writer *w = NULL;
-    struct bcast_reader *r = NULL;
 
     ck_assert_int_eq(mkfifo(path, 0600), 0);
-    ck_assert_int_eq(bcast_reader_open_file(path, 0, &r), -EINVAL);
-    ck_assert_int_eq(bcast_reader_open_file_at(path, 0, 0, &r), -EINVAL);
-    ck_assert_int_eq(bcast_writer_join_file(path, 0, &w), -EINVAL);
-    ck_assert_int_eq(bcast_writer_open_file(path, 4096, 0, &w), -EINVAL);
-    ck_assert_ptr_null(r);
-    ck_assert_ptr_null(w);
+    assert_opens_fail(path, -EINVAL);
     /* create_file replaces it, as it replaces any file */
     ck_assert_int_eq(bcast_writer_create_file(path, 4096, 0, &w), 0);
     ck_assert_int_eq(file_size_of(path), HDR + 4096);
@@ -893,13 +776,10 @@ static int child_no_permission(void *arg)
 START_TEST(test_no_permission)
 {
     const char *path = tpath("chan");
-    struct bcast_writer *w = NULL;
     int rc;
 
     tdir_open_up();
-    ck_assert_int_eq(bcast_writer_create_file(path, 4096, 0, &w), 0);
-    fx_send(w, 0, 3);
-    bcast_writer_close(w);
+    make_channel(path, 4096, 3);
     ck_assert_int_eq(chmod(path, 0), 0);
     ck_assert_int_eq(chmod(lock_path(path), 0), 0);
     rc = run_unprivileged(child_no_permission, (void *)path);
@@ -937,13 +817,10 @@ static int child_read_only(void *arg)
 START_TEST(test_read_only_file)
 {
     const char *path = tpath("chan");
-    struct bcast_writer *w = NULL;
     int rc;
 
     tdir_open_up();
-    ck_assert_int_eq(bcast_writer_create_file(path, 4096, 0, &w), 0);
-    fx_send(w, 0, 20);
-    bcast_writer_close(w);
+    make_channel(path, 4096, 20);
     if (geteuid() == 0) { /* hand both files to the user the child becomes */
         ck_assert_int_eq(chown(path, NOBODY, NOBODY), 0);
         ck_assert_int_eq(chown(lock_path(path), NOBODY, NOBODY), 0);
@@ -1172,10 +1049,7 @@ START_TEST(test_lock_sidecar)
     int fd;
 
     write_file(lock_path(path), "12345\n", 6, 0644);
-    ck_assert_int_eq(bcast_writer_create_file(path, 4096, 0, &w), 0);
-    fx_send(w, 0, 3);
-    bcast_writer_close(w);
-    w = NULL;
+    make_channel(path, 4096, 3);
     assert_same_file(lock_path(path), (const uint8_t *)"12345\n", 6); /* never truncated */
     ck_assert_uint_eq(file_mode_of(lock_path(path)), 0644);
 
@@ -1241,10 +1115,7 @@ START_TEST(test_killed_writer)
     pid_t reader, writer;
     uint64_t committed;
 
-    ck_assert_int_eq(bcast_writer_create_file(path, 64 * 1024, 0, &w), 0);
-    fx_send(w, 0, KILL_FIRST);
-    bcast_writer_close(w);
-    w = NULL;
+    make_channel(path, 64 * 1024, KILL_FIRST);
     ck_assert_int_eq(bcast_reader_open_file_at(path, 0, 0, &r), 0);
 
     reader = fork();
@@ -1497,15 +1368,13 @@ START_TEST(test_mlock_fail)
 {
     const char *sub = tpath("sub");
     const char *theirs = tpath("chan");
-    struct bcast_writer *w = NULL;
     int rc;
 
     tdir_open_up();
     ck_assert_int_eq(mkdir(sub, 0700), 0);
     if (geteuid() == 0)
         ck_assert_int_eq(chown(sub, NOBODY, NOBODY), 0);
-    ck_assert_int_eq(bcast_writer_create_file(theirs, 65536, 0, &w), 0);
-    bcast_writer_close(w);
+    make_channel(theirs, 65536, 0);
     ck_assert_int_eq(chmod(theirs, 0644), 0);
 
     rc = run_unprivileged(child_mlock_fail, (void *)sub);
@@ -1710,7 +1579,7 @@ static void stress_writer(const char *path, struct shared *s, uint64_t n, uint32
     CHILD_REQUIRE(buf != NULL);
     CHILD_REQUIRE(bcast_writer_join_file(path, 0, &w) == 0);
     for (uint64_t seq = 0; seq < n; seq++) {
-        uint32_t len = seq_len(seq, maxlen);
+        size_t len = seq_len(seq, maxlen);
         for (;;) {
             uint64_t pos = bcast_writer_position(w), lag = 0;
             for (int i = 0; i < NREADERS; i++) {
@@ -1724,10 +1593,10 @@ static void stress_writer(const char *path, struct shared *s, uint64_t n, uint32
         if (seq & 1) {
             void *payload;
             CHILD_REQUIRE(bcast_writer_claim(w, len, (uint32_t)seq, 0, &payload) == 0);
-            seq_fill(payload, seq, len);
+            seq_fill(seq, payload, len);
             CHILD_REQUIRE(bcast_writer_commit(w) == 0);
         } else {
-            seq_fill(buf, seq, len);
+            seq_fill(seq, buf, len);
             CHILD_REQUIRE(bcast_writer_send(w, buf, len, (uint32_t)seq, 0) == 0);
         }
     }
@@ -1751,8 +1620,8 @@ static void stress_account(struct reader_state *st, uint32_t user, const uint8_t
 {
     uint64_t seq = user; /* fewer than 2^32 messages */
 
-    if (flags != 0 || !seq_ok(p, seq, len, st->maxlen) || (int64_t)seq <= st->last ||
-        ((int64_t)seq != st->last + 1 && !st->lost)) {
+    if (flags != 0 || len != seq_len(seq, st->maxlen) || seq_check(seq, p, len) != len ||
+        (int64_t)seq <= st->last || ((int64_t)seq != st->last + 1 && !st->lost)) {
         st->s->bad[st->id]++;
         fprintf(stderr, "reader %d: bad message seq %llu len %zu after %lld (lost %d)\n", st->id,
                 (unsigned long long)seq, len, (long long)st->last, st->lost);
@@ -1892,22 +1761,27 @@ END_TEST
 
 /* ------------------------------------------------------------------ */
 
-static TCase *tcase(const char *name, double timeout)
+/* a test case of s whose tests each get a directory of their own */
+static TCase *file_case(Suite *s, const char *name, double timeout)
 {
-    TCase *tc = tcase_create(name);
+    TCase *tc = suite_case(s, name, timeout);
 
-    tcase_add_unchecked_fixture(tc, case_setup, case_teardown);
-    tcase_add_checked_fixture(tc, tdir_setup, tdir_teardown);
-    tcase_set_timeout(tc, timeout);
+    test_dirs(tc, "check-mmap");
     return tc;
 }
 
-static Suite *mmap_suite(void)
+static const char *no_dev_shm(void)
 {
-    Suite *s = suite_create("mmap");
+    struct stat st;
+
+    return stat("/dev/shm", &st) < 0 || !S_ISDIR(st.st_mode) ? "no /dev/shm" : NULL;
+}
+
+SUITE_UNLESS(mmap, no_dev_shm)
+{
     TCase *tc;
 
-    tc = tcase("create", 30);
+    tc = file_case(s, "create", 30);
     tcase_add_test(tc, test_create_file_layout);
     tcase_add_test(tc, test_create_file_umask);
     tcase_add_test(tc, test_create_file_bad_capacity);
@@ -1915,9 +1789,8 @@ static Suite *mmap_suite(void)
     tcase_add_test(tc, test_create_file_replaces);
     tcase_add_test(tc, test_join_file_resumes);
     tcase_add_test(tc, test_open_file_creates_or_refuses);
-    suite_add_tcase(s, tc);
 
-    tc = tcase("bad files", 30);
+    tc = file_case(s, "bad files", 30);
     tcase_add_test(tc, test_bad_args);
     tcase_add_test(tc, test_missing_file);
     tcase_add_test(tc, test_empty_file);
@@ -1930,63 +1803,35 @@ static Suite *mmap_suite(void)
     tcase_add_test(tc, test_directory);
     tcase_add_test(tc, test_fifo);
     tcase_add_test(tc, test_strerror_texts);
-    suite_add_tcase(s, tc);
 
-    tc = tcase("permissions", 30);
+    tc = file_case(s, "permissions", 30);
     tcase_add_test(tc, test_no_permission);
     tcase_add_test(tc, test_read_only_file);
     tcase_add_test(tc, test_reader_mapping_read_only);
-    suite_add_tcase(s, tc);
 
-    tc = tcase("writer lock", 30);
+    tc = file_case(s, "writer lock", 30);
     tcase_add_test(tc, test_second_writer_same_process);
     tcase_add_test(tc, test_second_writer_other_process);
     tcase_add_test(tc, test_lock_shared_with_fork);
     tcase_add_test(tc, test_lock_cloexec);
     tcase_add_test(tc, test_lock_sidecar);
     tcase_add_test(tc, test_killed_writer);
-    suite_add_tcase(s, tc);
 
-    tc = tcase("laps", 30);
+    tc = file_case(s, "laps", 30);
     tcase_add_test(tc, test_late_reader_from_zero);
     tcase_add_test(tc, test_last_lap);
-    suite_add_tcase(s, tc);
 
-    tc = tcase("populate and mlock", 30);
+    tc = file_case(s, "populate and mlock", 30);
     tcase_add_test(tc, test_no_populate);
     tcase_add_test(tc, test_mlock_ok);
     tcase_add_test(tc, test_mlock_fail);
-    suite_add_tcase(s, tc);
 
-    tc = tcase("rust fixtures", 30);
+    tc = file_case(s, "rust fixtures", 30);
     tcase_add_test(tc, test_fixture_64k);
     tcase_add_test(tc, test_fixture_4k);
     tcase_add_test(tc, test_fixture_join_append);
-    suite_add_tcase(s, tc);
 
-    tc = tcase("processes", 120);
+    tc = file_case(s, "processes", 120);
     tcase_add_test(tc, test_processes_every_message);
     tcase_add_test(tc, test_processes_overrun);
-    suite_add_tcase(s, tc);
-
-    return s;
-}
-
-int main(void)
-{
-    struct stat st;
-    SRunner *sr;
-    int failed;
-
-    if (stat("/dev/shm", &st) < 0 || !S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "check_mmap: no /dev/shm, skipped\n");
-        return 77;
-    }
-    sr = srunner_create(mmap_suite());
-    if (!sr)
-        return 99;
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
 }

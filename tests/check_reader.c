@@ -289,24 +289,23 @@ START_TEST(test_open_at_across_2_64)
     /* a reader opened just before 2^64 reads on past it */
     const size_t cap = 1024;
     const uint64_t start = (uint64_t)0 - 192; /* six 32-byte frames before 2^64 */
-    struct chan c = chan_alloc(cap, 0);
-    struct bcast_writer *w = chan_writer(&c);
+    struct rig t = rig_writer(cap);
     struct bcast_reader *r, *last;
     uint8_t buf[64];
     uint64_t pos[30];
 
-    bcast_writer_close(w);
-    poke_positions(&c, start);
-    ck_assert_int_eq(bcast_writer_join(c.mem, c.size, &w), 0);
-    ck_assert_uint_eq(hdr_lap(&c), ((uint64_t)1 << 54) - 1);
+    bcast_writer_close(t.w);
+    poke_positions(&t.c, start);
+    ck_assert_int_eq(bcast_writer_join(t.c.mem, t.c.size, &t.w), 0);
+    ck_assert_uint_eq(hdr_lap(&t.c), ((uint64_t)1 << 54) - 1);
     for (uint64_t seq = 0; seq < 30; seq++) {
-        pos[seq] = bcast_writer_position(w);
+        pos[seq] = bcast_writer_position(t.w);
         ck_assert_uint_eq(pos[seq], start + seq * 32);
-        send_seq(w, seq, 17); /* 32-byte frames */
+        send_seq(t.w, seq, 17); /* 32-byte frames */
     }
-    ck_assert_uint_eq(bcast_writer_position(w), 30 * 32 - 192);
-    ck_assert_uint_eq(hdr_lap(&c), 0); /* the frame at 2^64 started lap 0 again */
-    ck_assert_int_eq(bcast_reader_open_at(c.mem, c.size, pos[3], &r), 0);
+    ck_assert_uint_eq(bcast_writer_position(t.w), 30 * 32 - 192);
+    ck_assert_uint_eq(hdr_lap(&t.c), 0); /* the frame at 2^64 started lap 0 again */
+    ck_assert_int_eq(bcast_reader_open_at(t.c.mem, t.c.size, pos[3], &r), 0);
     for (uint64_t seq = 3; seq < 30; seq++) {
         struct bcast_message *m = bcast_message_new();
         ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, m), 17);
@@ -316,15 +315,14 @@ START_TEST(test_open_at_across_2_64)
     }
     ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, NULL), -EAGAIN);
     /* the last lap starts at 0 now, which is after 2^64 - 192 */
-    ck_assert_int_eq(bcast_reader_open_last_lap(c.mem, c.size, &last), 0);
+    ck_assert_int_eq(bcast_reader_open_last_lap(t.c.mem, t.c.size, &last), 0);
     ck_assert_uint_eq(bcast_reader_position(last), 0);
     ck_assert_uint_eq(bcast_reader_pending(last), 30 * 32 - 192);
     ck_assert_int_eq(bcast_reader_receive(last, buf, sizeof buf, NULL), 17);
     ck_assert_uint_eq(seq_check(6, buf, 17), 17);
     bcast_reader_close(last);
     bcast_reader_close(r);
-    bcast_writer_close(w);
-    chan_free(&c);
+    rig_close(&t);
 }
 END_TEST
 
@@ -333,60 +331,50 @@ END_TEST
 
 START_TEST(test_open_einval)
 {
-    struct chan c = chan_alloc(1024, 0);
-    struct bcast_writer *w = chan_writer(&c);
+    struct rig t = rig_writer(1024);
     struct bcast_reader *r = SENTINEL;
-    uint8_t *moved = aligned_alloc(BCAST_ALIGNMENT, c.size + 128);
+    uint8_t *moved = aligned_alloc(BCAST_ALIGNMENT, t.c.size + 128);
     static const size_t bad_sizes[] = {0, 8, BCAST_HEADER_SIZE, BCAST_HEADER_SIZE + 8,
                                        BCAST_HEADER_SIZE + 1000, BCAST_HEADER_SIZE + 1025,
                                        SIZE_MAX};
 
     ck_assert_ptr_nonnull(moved);
-    memcpy(moved + 8, c.mem, c.size);
-    ck_assert_int_eq(bcast_reader_open(c.mem, c.size, NULL), -EINVAL);
-    ck_assert_int_eq(bcast_reader_open_at(c.mem, c.size, 0, NULL), -EINVAL);
-    ck_assert_int_eq(bcast_reader_open_last_lap(c.mem, c.size, NULL), -EINVAL);
-    ck_assert_int_eq(bcast_reader_open(NULL, c.size, &r), -EINVAL);
-    ck_assert_int_eq(bcast_reader_open_at(NULL, c.size, 0, &r), -EINVAL);
-    ck_assert_int_eq(bcast_reader_open_last_lap(NULL, c.size, &r), -EINVAL);
-    ck_assert_int_eq(bcast_reader_open(moved + 8, c.size, &r), -EINVAL);
-    ck_assert_int_eq(bcast_reader_open_at(moved + 8, c.size, 0, &r), -EINVAL);
-    ck_assert_int_eq(bcast_reader_open_last_lap(moved + 8, c.size, &r), -EINVAL);
+    memcpy(moved + 8, t.c.mem, t.c.size);
+    ck_assert_int_eq(bcast_reader_open(t.c.mem, t.c.size, NULL), -EINVAL);
+    ck_assert_int_eq(bcast_reader_open_at(t.c.mem, t.c.size, 0, NULL), -EINVAL);
+    ck_assert_int_eq(bcast_reader_open_last_lap(t.c.mem, t.c.size, NULL), -EINVAL);
+    ck_assert_int_eq(bcast_reader_open(NULL, t.c.size, &r), -EINVAL);
+    ck_assert_int_eq(bcast_reader_open_at(NULL, t.c.size, 0, &r), -EINVAL);
+    ck_assert_int_eq(bcast_reader_open_last_lap(NULL, t.c.size, &r), -EINVAL);
+    ck_assert_int_eq(bcast_reader_open(moved + 8, t.c.size, &r), -EINVAL);
+    ck_assert_int_eq(bcast_reader_open_at(moved + 8, t.c.size, 0, &r), -EINVAL);
+    ck_assert_int_eq(bcast_reader_open_last_lap(moved + 8, t.c.size, &r), -EINVAL);
     for (size_t i = 0; i < sizeof bad_sizes / sizeof bad_sizes[0]; i++) {
-        ck_assert_int_eq(bcast_reader_open(c.mem, bad_sizes[i], &r), -EINVAL);
-        ck_assert_int_eq(bcast_reader_open_at(c.mem, bad_sizes[i], 0, &r), -EINVAL);
-        ck_assert_int_eq(bcast_reader_open_last_lap(c.mem, bad_sizes[i], &r), -EINVAL);
+        ck_assert_int_eq(bcast_reader_open(t.c.mem, bad_sizes[i], &r), -EINVAL);
+        ck_assert_int_eq(bcast_reader_open_at(t.c.mem, bad_sizes[i], 0, &r), -EINVAL);
+        ck_assert_int_eq(bcast_reader_open_last_lap(t.c.mem, bad_sizes[i], &r), -EINVAL);
     }
     /* open_at: any position that is not 8-aligned */
     for (uint64_t pos = 1; pos < 8; pos++)
-        ck_assert_int_eq(bcast_reader_open_at(c.mem, c.size, pos, &r), -EINVAL);
-    ck_assert_int_eq(bcast_reader_open_at(c.mem, c.size, 1028, &r), -EINVAL);
-    ck_assert_int_eq(bcast_reader_open_at(c.mem, c.size, UINT64_MAX, &r), -EINVAL);
+        ck_assert_int_eq(bcast_reader_open_at(t.c.mem, t.c.size, pos, &r), -EINVAL);
+    ck_assert_int_eq(bcast_reader_open_at(t.c.mem, t.c.size, 1028, &r), -EINVAL);
+    ck_assert_int_eq(bcast_reader_open_at(t.c.mem, t.c.size, UINT64_MAX, &r), -EINVAL);
     ck_assert_ptr_eq(r, SENTINEL);
     free(moved);
-    bcast_writer_close(w);
-    chan_free(&c);
+    rig_close(&t);
 }
 END_TEST
 
 START_TEST(test_open_bad_header)
 {
-    for (unsigned k = 0;; k++) {
-        struct chan c = chan_alloc(1024, 0);
-        struct bcast_writer *w = chan_writer(&c);
-        struct bcast_reader *r = SENTINEL;
-        const char *what;
-        int want, rc;
+    struct chan c;
+    const char *what;
+    int want;
 
-        for (int i = 0; i < 5; i++)
-            ck_assert_int_eq(bcast_writer_send(w, "abc", 3, 0, 0), 0);
-        bcast_writer_close(w);
-        want = bad_header(&c, k, &what);
-        if (want == 1) {
-            chan_free(&c);
-            break;
-        }
-        rc = bcast_reader_open(c.mem, c.size, &r);
+    for (unsigned k = 0; (want = bad_channel(&c, k, 5, &what)) != 1; k++) {
+        struct bcast_reader *r = SENTINEL;
+        int rc = bcast_reader_open(c.mem, c.size, &r);
+
         ck_assert_msg(rc == want, "%s: open gave %d, not %d", what, rc, want);
         rc = bcast_reader_open_at(c.mem, c.size, 0, &r);
         ck_assert_msg(rc == want, "%s: open_at gave %d, not %d", what, rc, want);
@@ -442,10 +430,7 @@ END_TEST
 
 START_TEST(test_null_reader)
 {
-    struct chan c = chan_alloc(1024, 0);
-    struct bcast_writer *w = chan_writer(&c);
-    struct bcast_reader *r = chan_reader(&c);
-    struct bcast_message *m = bcast_message_new();
+    struct rig t = rig_open(1024);
     uint64_t start;
     uint8_t buf[8];
 
@@ -456,25 +441,22 @@ START_TEST(test_null_reader)
     ck_assert_uint_eq(bcast_reader_pending(NULL), 0);
     ck_assert_ptr_null(bcast_reader_metadata(NULL));
     ck_assert_int_eq(bcast_reader_reset(NULL), -EINVAL);
-    ck_assert_int_eq(bcast_reader_next(NULL, m), -EINVAL);
-    ck_assert_int_eq(bcast_reader_receive(NULL, buf, sizeof buf, m), -EINVAL);
+    ck_assert_int_eq(bcast_reader_next(NULL, t.m), -EINVAL);
+    ck_assert_int_eq(bcast_reader_receive(NULL, buf, sizeof buf, t.m), -EINVAL);
     ck_assert_int_eq(bcast_reader_skip(NULL), -EINVAL);
     ck_assert_int_eq(bcast_reader_poll(NULL, poll_copy, NULL, 1), -EINVAL);
     ck_assert_int_eq(bcast_reader_read_bulk(NULL, buf, sizeof buf, &start), -EINVAL);
     bcast_reader_set_filter(NULL, NULL, NULL);
 
-    ck_assert_int_eq(bcast_writer_send(w, "abc", 3, 0, 0), 0);
-    ck_assert_int_eq(bcast_reader_next(r, NULL), -EINVAL);
-    ck_assert_int_eq(bcast_reader_receive(r, NULL, 8, m), -EINVAL);
-    ck_assert_int_eq(bcast_reader_poll(r, NULL, NULL, 1), -EINVAL);
-    ck_assert_int_eq(bcast_reader_read_bulk(r, NULL, 64, &start), -EINVAL);
+    ck_assert_int_eq(bcast_writer_send(t.w, "abc", 3, 0, 0), 0);
+    ck_assert_int_eq(bcast_reader_next(t.r, NULL), -EINVAL);
+    ck_assert_int_eq(bcast_reader_receive(t.r, NULL, 8, t.m), -EINVAL);
+    ck_assert_int_eq(bcast_reader_poll(t.r, NULL, NULL, 1), -EINVAL);
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, NULL, 64, &start), -EINVAL);
     /* nothing was consumed */
-    ck_assert_uint_eq(bcast_reader_position(r), 0);
-    ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, NULL), 3);
-    bcast_message_free(m);
-    bcast_reader_close(r);
-    bcast_writer_close(w);
-    chan_free(&c);
+    ck_assert_uint_eq(bcast_reader_position(t.r), 0);
+    ck_assert_int_eq(bcast_reader_receive(t.r, buf, sizeof buf, NULL), 3);
+    rig_close(&t);
 }
 END_TEST
 
@@ -487,22 +469,21 @@ static void send_fixed(struct bcast_writer *w, uint64_t from, uint64_t to)
 
 START_TEST(test_open_at)
 {
-    struct chan c = chan_alloc(1024, 0);
-    struct bcast_writer *w = chan_writer(&c);
+    struct rig t = rig_writer(1024);
     struct bcast_reader *r;
     struct bcast_message *m = bcast_message_new();
     uint64_t producer, claimed;
 
-    send_fixed(w, 0, 100); /* 3200 bytes: three laps and a bit */
-    producer = hdr_producer(&c);
-    claimed = hdr_claimed(&c);
+    send_fixed(t.w, 0, 100); /* 3200 bytes: three laps and a bit */
+    producer = hdr_producer(&t.c);
+    claimed = hdr_claimed(&t.c);
     ck_assert_uint_eq(producer, 3200);
 
     /* the oldest frame still intact: claimed - position <= capacity */
     for (uint64_t pos = 0; pos < producer; pos += 32) {
         int rc;
 
-        ck_assert_int_eq(bcast_reader_open_at(c.mem, c.size, pos, &r), 0);
+        ck_assert_int_eq(bcast_reader_open_at(t.c.mem, t.c.size, pos, &r), 0);
         ck_assert_uint_eq(bcast_reader_position(r), pos);
         rc = bcast_reader_next(r, m);
         if (claimed - pos > 1024) {
@@ -525,36 +506,34 @@ START_TEST(test_open_at)
         bcast_reader_close(r);
     }
     /* at the producer: open_at is open */
-    ck_assert_int_eq(bcast_reader_open_at(c.mem, c.size, producer, &r), 0);
+    ck_assert_int_eq(bcast_reader_open_at(t.c.mem, t.c.size, producer, &r), 0);
     ck_assert_int_eq(bcast_reader_next(r, m), -EAGAIN);
     bcast_reader_close(r);
     bcast_message_free(m);
-    bcast_writer_close(w);
-    chan_free(&c);
+    rig_close(&t);
 }
 END_TEST
 
 START_TEST(test_open_at_ahead)
 {
-    struct chan c = chan_alloc(1024, 0);
-    struct bcast_writer *w = chan_writer(&c);
+    struct rig t = rig_writer(1024);
     struct bcast_reader *r;
     struct bcast_message *m = bcast_message_new();
 
-    send_fixed(w, 0, 5); /* producer 160 */
+    send_fixed(t.w, 0, 5); /* producer 160 */
     /* three frames ahead of the producer: -EAGAIN until the producer passes it */
-    ck_assert_int_eq(bcast_reader_open_at(c.mem, c.size, 160 + 3 * 32, &r), 0);
+    ck_assert_int_eq(bcast_reader_open_at(t.c.mem, t.c.size, 160 + 3 * 32, &r), 0);
     for (uint64_t seq = 5; seq < 8; seq++) {
         ck_assert_int_eq(bcast_reader_next(r, m), -EAGAIN);
         ck_assert_int_eq(bcast_reader_skip(r), -EAGAIN);
         ck_assert_int_eq(bcast_reader_poll(r, poll_copy, NULL, 10), 0);
         ck_assert_uint_eq(bcast_reader_pending(r), 0);
         ck_assert_uint_eq(bcast_reader_position(r), 256);
-        send_fixed(w, seq, seq + 1);
+        send_fixed(t.w, seq, seq + 1);
     }
     /* the producer is at 256 == the position: still nothing */
     ck_assert_int_eq(bcast_reader_next(r, m), -EAGAIN);
-    send_fixed(w, 8, 10);
+    send_fixed(t.w, 8, 10);
     ck_assert_uint_eq(bcast_reader_pending(r), 64);
     ck_assert_int_eq(bcast_reader_next(r, m), 0);
     ck_assert_uint_eq(bcast_message_user_defined(m), 8);
@@ -564,32 +543,30 @@ START_TEST(test_open_at_ahead)
     ck_assert_int_eq(bcast_reader_next(r, m), -EAGAIN);
     bcast_reader_close(r);
     bcast_message_free(m);
-    bcast_writer_close(w);
-    chan_free(&c);
+    rig_close(&t);
 }
 END_TEST
 
 START_TEST(test_open_last_lap)
 {
-    struct chan c = chan_alloc(1024, 0);
-    struct bcast_writer *w = chan_writer(&c);
+    struct rig t = rig_writer(1024);
     struct bcast_reader *r;
     struct bcast_message *m = bcast_message_new();
 
     /* a new channel: lap 0 starts at 0 */
-    ck_assert_int_eq(bcast_reader_open_last_lap(c.mem, c.size, &r), 0);
+    ck_assert_int_eq(bcast_reader_open_last_lap(t.c.mem, t.c.size, &r), 0);
     ck_assert_uint_eq(bcast_reader_position(r), 0);
     bcast_reader_close(r);
     /* less than a lap: everything */
-    send_fixed(w, 0, 10);
-    ck_assert_int_eq(bcast_reader_open_last_lap(c.mem, c.size, &r), 0);
+    send_fixed(t.w, 0, 10);
+    ck_assert_int_eq(bcast_reader_open_last_lap(t.c.mem, t.c.size, &r), 0);
     ck_assert_uint_eq(bcast_reader_position(r), 0);
     ck_assert_uint_eq(bcast_reader_pending(r), 320);
     bcast_reader_close(r);
     /* three laps and a half: lap_count 3, from 3072 */
-    send_fixed(w, 10, 112);
-    ck_assert_uint_eq(hdr_lap(&c), 3);
-    ck_assert_int_eq(bcast_reader_open_last_lap(c.mem, c.size, &r), 0);
+    send_fixed(t.w, 10, 112);
+    ck_assert_uint_eq(hdr_lap(&t.c), 3);
+    ck_assert_int_eq(bcast_reader_open_last_lap(t.c.mem, t.c.size, &r), 0);
     ck_assert_uint_eq(bcast_reader_position(r), 3072);
     for (uint64_t seq = 96; seq < 112; seq++) {
         ck_assert_int_eq(bcast_reader_next(r, m), 0);
@@ -597,7 +574,7 @@ START_TEST(test_open_last_lap)
     }
     ck_assert_int_eq(bcast_reader_next(r, m), -EAGAIN);
     bcast_reader_close(r);
-    bcast_writer_close(w);
+    bcast_writer_close(t.w);
 
     /*
      * With reserve 8 and 16-byte frames, claimed = producer + 8.  At
@@ -606,46 +583,45 @@ START_TEST(test_open_last_lap)
      * yet): reading from 0 would be -ENOBUFS, so the reader starts at the
      * producer.
      */
-    w = chan_writer(&c);
-    ck_assert_int_eq(bcast_writer_set_reserve(w, 8), 0);
+    t.w = chan_writer(&t.c);
+    ck_assert_int_eq(bcast_writer_set_reserve(t.w, 8), 0);
     for (int i = 0; i < 63; i++)
-        ck_assert_int_eq(bcast_writer_send(w, "12345678", 8, (uint32_t)i, 0), 0);
-    ck_assert_uint_eq(hdr_producer(&c), 1008);
-    ck_assert_uint_eq(hdr_claimed(&c), 1016);
-    ck_assert_int_eq(bcast_reader_open_last_lap(c.mem, c.size, &r), 0);
+        ck_assert_int_eq(bcast_writer_send(t.w, "12345678", 8, (uint32_t)i, 0), 0);
+    ck_assert_uint_eq(hdr_producer(&t.c), 1008);
+    ck_assert_uint_eq(hdr_claimed(&t.c), 1016);
+    ck_assert_int_eq(bcast_reader_open_last_lap(t.c.mem, t.c.size, &r), 0);
     ck_assert_uint_eq(bcast_reader_position(r), 0);
     ck_assert_int_eq(bcast_reader_next(r, m), 0);
     ck_assert_uint_eq(bcast_message_user_defined(m), 0);
     bcast_reader_close(r);
-    ck_assert_int_eq(bcast_writer_send(w, "12345678", 8, 63, 0), 0);
-    ck_assert_uint_eq(hdr_producer(&c), 1024);
-    ck_assert_uint_eq(hdr_claimed(&c), 1032);
-    ck_assert_uint_eq(hdr_lap(&c), 0);
-    ck_assert_int_eq(bcast_reader_open_last_lap(c.mem, c.size, &r), 0);
+    ck_assert_int_eq(bcast_writer_send(t.w, "12345678", 8, 63, 0), 0);
+    ck_assert_uint_eq(hdr_producer(&t.c), 1024);
+    ck_assert_uint_eq(hdr_claimed(&t.c), 1032);
+    ck_assert_uint_eq(hdr_lap(&t.c), 0);
+    ck_assert_int_eq(bcast_reader_open_last_lap(t.c.mem, t.c.size, &r), 0);
     ck_assert_uint_eq(bcast_reader_position(r), 1024);
     ck_assert_int_eq(bcast_reader_next(r, m), -EAGAIN);
     bcast_reader_close(r);
     /* the next frame starts lap 1 */
-    ck_assert_int_eq(bcast_writer_send(w, "12345678", 8, 64, 0), 0);
-    ck_assert_uint_eq(hdr_lap(&c), 1);
-    ck_assert_int_eq(bcast_reader_open_last_lap(c.mem, c.size, &r), 0);
+    ck_assert_int_eq(bcast_writer_send(t.w, "12345678", 8, 64, 0), 0);
+    ck_assert_uint_eq(hdr_lap(&t.c), 1);
+    ck_assert_int_eq(bcast_reader_open_last_lap(t.c.mem, t.c.size, &r), 0);
     ck_assert_uint_eq(bcast_reader_position(r), 1024);
     ck_assert_int_eq(bcast_reader_next(r, m), 0);
     ck_assert_uint_eq(bcast_message_user_defined(m), 64);
     bcast_reader_close(r);
 
     /* a lap_count that points past the producer or a lap back: the producer */
-    put64(c.mem + OFF_LAP, 2);
-    ck_assert_int_eq(bcast_reader_open_last_lap(c.mem, c.size, &r), 0);
+    put64(t.c.mem + OFF_LAP, 2);
+    ck_assert_int_eq(bcast_reader_open_last_lap(t.c.mem, t.c.size, &r), 0);
     ck_assert_uint_eq(bcast_reader_position(r), 1040);
     bcast_reader_close(r);
-    put64(c.mem + OFF_LAP, 0);
-    ck_assert_int_eq(bcast_reader_open_last_lap(c.mem, c.size, &r), 0);
+    put64(t.c.mem + OFF_LAP, 0);
+    ck_assert_int_eq(bcast_reader_open_last_lap(t.c.mem, t.c.size, &r), 0);
     ck_assert_uint_eq(bcast_reader_position(r), 1040);
     bcast_reader_close(r);
     bcast_message_free(m);
-    bcast_writer_close(w);
-    chan_free(&c);
+    rig_close(&t);
 }
 END_TEST
 
@@ -654,42 +630,36 @@ END_TEST
 
 START_TEST(test_lapped_reader)
 {
-    struct chan c = chan_alloc(1024, 0);
-    struct bcast_writer *w = chan_writer(&c);
-    struct bcast_reader *r = chan_reader(&c);
-    struct bcast_message *m = bcast_message_new();
-    struct poll_one p = {m, NULL, 0, 0, 0};
+    struct rig t = rig_open(1024);
+    struct poll_one p = {t.m, NULL, 0, 0, 0};
     uint8_t buf[1024];
     uint64_t start;
 
-    send_fixed(w, 0, 3);
-    ck_assert_int_eq(bcast_reader_next(r, m), 0);
-    send_fixed(w, 3, 70); /* 2240 bytes */
-    ck_assert_uint_eq(bcast_reader_pending(r), 2240 - 32);
-    ck_assert_int_eq(bcast_reader_next(r, m), -ENOBUFS);
-    ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, m), -ENOBUFS);
-    ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, NULL), -ENOBUFS);
-    ck_assert_int_eq(bcast_reader_skip(r), -ENOBUFS);
-    ck_assert_int_eq(bcast_reader_poll(r, poll_copy, &p, 10), -ENOBUFS);
+    send_fixed(t.w, 0, 3);
+    ck_assert_int_eq(bcast_reader_next(t.r, t.m), 0);
+    send_fixed(t.w, 3, 70); /* 2240 bytes */
+    ck_assert_uint_eq(bcast_reader_pending(t.r), 2240 - 32);
+    ck_assert_int_eq(bcast_reader_next(t.r, t.m), -ENOBUFS);
+    ck_assert_int_eq(bcast_reader_receive(t.r, buf, sizeof buf, t.m), -ENOBUFS);
+    ck_assert_int_eq(bcast_reader_receive(t.r, buf, sizeof buf, NULL), -ENOBUFS);
+    ck_assert_int_eq(bcast_reader_skip(t.r), -ENOBUFS);
+    ck_assert_int_eq(bcast_reader_poll(t.r, poll_copy, &p, 10), -ENOBUFS);
     ck_assert_int_eq(p.calls, 0);
-    ck_assert_int_eq(bcast_reader_read_bulk(r, buf, sizeof buf, &start), -ENOBUFS);
-    ck_assert_uint_eq(bcast_reader_position(r), 32);
-    ck_assert_uint_eq(bcast_reader_pending(r), 2240 - 32);
-    ck_assert_int_eq(bcast_reader_reset(r), 0);
-    ck_assert_uint_eq(bcast_reader_position(r), 2240);
-    ck_assert_uint_eq(bcast_reader_pending(r), 0);
-    ck_assert_int_eq(bcast_reader_next(r, m), -EAGAIN);
-    send_fixed(w, 70, 71);
-    ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, m), 24);
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, buf, sizeof buf, &start), -ENOBUFS);
+    ck_assert_uint_eq(bcast_reader_position(t.r), 32);
+    ck_assert_uint_eq(bcast_reader_pending(t.r), 2240 - 32);
+    ck_assert_int_eq(bcast_reader_reset(t.r), 0);
+    ck_assert_uint_eq(bcast_reader_position(t.r), 2240);
+    ck_assert_uint_eq(bcast_reader_pending(t.r), 0);
+    ck_assert_int_eq(bcast_reader_next(t.r, t.m), -EAGAIN);
+    send_fixed(t.w, 70, 71);
+    ck_assert_int_eq(bcast_reader_receive(t.r, buf, sizeof buf, t.m), 24);
     ck_assert_uint_eq(seq_check(70, buf, 24), 24);
-    ck_assert_uint_eq(bcast_message_position(m), 2240);
+    ck_assert_uint_eq(bcast_message_position(t.m), 2240);
     /* reset when nothing was lost is harmless */
-    ck_assert_int_eq(bcast_reader_reset(r), 0);
-    ck_assert_uint_eq(bcast_reader_position(r), 2272);
-    bcast_message_free(m);
-    bcast_reader_close(r);
-    bcast_writer_close(w);
-    chan_free(&c);
+    ck_assert_int_eq(bcast_reader_reset(t.r), 0);
+    ck_assert_uint_eq(bcast_reader_position(t.r), 2272);
+    rig_close(&t);
 }
 END_TEST
 
@@ -733,20 +703,19 @@ END_TEST
 START_TEST(test_overrun_follows_claimed)
 {
     const size_t cap = 1024;
-    struct chan c = chan_alloc(cap, 0);
-    struct bcast_writer *w = chan_writer(&c);
+    struct rig t = rig_writer(cap);
     struct bcast_message *m = bcast_message_new();
     int seen_ok = 0, seen_overrun = 0;
 
-    send_fixed(w, 0, 4); /* the watched frame is at 96 */
+    send_fixed(t.w, 0, 4); /* the watched frame is at 96 */
     for (uint64_t seq = 4; seq < 80; seq++) {
         struct bcast_reader *r;
         int rc;
 
-        send_seq(w, seq, seq_len(seq, 60));
-        ck_assert_int_eq(bcast_reader_open_at(c.mem, c.size, 96, &r), 0);
+        send_seq(t.w, seq, seq_len(seq, 60));
+        ck_assert_int_eq(bcast_reader_open_at(t.c.mem, t.c.size, 96, &r), 0);
         rc = bcast_reader_next(r, m);
-        if (hdr_claimed(&c) - 96 > cap) {
+        if (hdr_claimed(&t.c) - 96 > cap) {
             ck_assert_int_eq(rc, -ENOBUFS);
             seen_overrun++;
         } else {
@@ -759,8 +728,7 @@ START_TEST(test_overrun_follows_claimed)
     ck_assert_int_gt(seen_ok, 10);
     ck_assert_int_gt(seen_overrun, 10);
     bcast_message_free(m);
-    bcast_writer_close(w);
-    chan_free(&c);
+    rig_close(&t);
 }
 END_TEST
 
@@ -772,42 +740,36 @@ END_TEST
  */
 START_TEST(test_overrun_by_padding_and_reserve)
 {
-    struct chan c = chan_alloc(1024, 0);
-    struct bcast_writer *w = chan_writer(&c);
-    struct bcast_reader *r = chan_reader(&c);
-    struct bcast_message *m = bcast_message_new();
+    struct rig t = rig_open(1024);
     uint8_t buf[504];
 
-    send_seq(w, 0, 504);
-    send_seq(w, 1, 0);
-    ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, m), 504);
-    ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, m), 0);
-    ck_assert_uint_eq(bcast_reader_position(r), 520);
+    send_seq(t.w, 0, 504);
+    send_seq(t.w, 1, 0);
+    ck_assert_int_eq(bcast_reader_receive(t.r, buf, sizeof buf, t.m), 504);
+    ck_assert_int_eq(bcast_reader_receive(t.r, buf, sizeof buf, t.m), 0);
+    ck_assert_uint_eq(bcast_reader_position(t.r), 520);
     /* 504 bytes of padding, a 512-byte frame, 16 of reserve: 1032 > 1024 */
-    send_seq(w, 2, 504);
-    ck_assert_uint_eq(hdr_producer(&c), 1536);
-    ck_assert_uint_eq(hdr_claimed(&c), 1552);
-    ck_assert_int_eq(bcast_reader_next(r, m), -ENOBUFS);
-    ck_assert_int_eq(bcast_reader_reset(r), 0);
-    ck_assert_uint_eq(bcast_reader_position(r), 1536);
+    send_seq(t.w, 2, 504);
+    ck_assert_uint_eq(hdr_producer(&t.c), 1536);
+    ck_assert_uint_eq(hdr_claimed(&t.c), 1552);
+    ck_assert_int_eq(bcast_reader_next(t.r, t.m), -ENOBUFS);
+    ck_assert_int_eq(bcast_reader_reset(t.r), 0);
+    ck_assert_uint_eq(bcast_reader_position(t.r), 1536);
     /* with the reserve off, the same traffic reaches the reader */
-    bcast_reader_close(r);
-    bcast_writer_close(w);
-    w = chan_writer(&c);
-    ck_assert_int_eq(bcast_writer_set_reserve(w, 0), 0);
-    r = chan_reader(&c);
-    send_seq(w, 0, 504);
-    send_seq(w, 1, 0);
-    ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, m), 504);
-    ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, m), 0);
-    send_seq(w, 2, 504);
-    ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, m), 504);
+    bcast_reader_close(t.r);
+    bcast_writer_close(t.w);
+    t.w = chan_writer(&t.c);
+    ck_assert_int_eq(bcast_writer_set_reserve(t.w, 0), 0);
+    t.r = chan_reader(&t.c);
+    send_seq(t.w, 0, 504);
+    send_seq(t.w, 1, 0);
+    ck_assert_int_eq(bcast_reader_receive(t.r, buf, sizeof buf, t.m), 504);
+    ck_assert_int_eq(bcast_reader_receive(t.r, buf, sizeof buf, t.m), 0);
+    send_seq(t.w, 2, 504);
+    ck_assert_int_eq(bcast_reader_receive(t.r, buf, sizeof buf, t.m), 504);
     ck_assert_uint_eq(seq_check(2, buf, 504), 504);
-    ck_assert_uint_eq(bcast_message_position(m), 1024);
-    bcast_message_free(m);
-    bcast_reader_close(r);
-    bcast_writer_close(w);
-    chan_free(&c);
+    ck_assert_uint_eq(bcast_message_position(t.m), 1024);
+    rig_close(&t);
 }
 END_TEST
 
@@ -816,44 +778,38 @@ END_TEST
 
 START_TEST(test_erange)
 {
-    struct chan c = chan_alloc(1024, 0);
-    struct bcast_writer *w = chan_writer(&c);
-    struct bcast_reader *r = chan_reader(&c);
-    struct bcast_message *m = bcast_message_new();
+    struct rig t = rig_open(1024);
     uint8_t buf[128];
 
-    ck_assert_int_eq(bcast_writer_send(w, "ab", 2, 1, 0), 0);
-    send_seq(w, 9, 100);
-    ck_assert_int_eq(bcast_reader_receive(r, buf, 2, NULL), 2);
+    ck_assert_int_eq(bcast_writer_send(t.w, "ab", 2, 1, 0), 0);
+    send_seq(t.w, 9, 100);
+    ck_assert_int_eq(bcast_reader_receive(t.r, buf, 2, NULL), 2);
     memset(buf, 0xcc, sizeof buf);
-    ck_assert_int_eq(bcast_reader_receive(r, buf, 99, m), -ERANGE);
+    ck_assert_int_eq(bcast_reader_receive(t.r, buf, 99, t.m), -ERANGE);
     /* the message stays unread; its length is in the message */
-    ck_assert_uint_eq(bcast_message_len(m), 100);
-    ck_assert_uint_eq(bcast_message_user_defined(m), 9);
-    ck_assert_uint_eq(bcast_message_position(m), 16);
-    ck_assert_uint_eq(bcast_reader_position(r), 16);
+    ck_assert_uint_eq(bcast_message_len(t.m), 100);
+    ck_assert_uint_eq(bcast_message_user_defined(t.m), 9);
+    ck_assert_uint_eq(bcast_message_position(t.m), 16);
+    ck_assert_uint_eq(bcast_reader_position(t.r), 16);
     ck_assert_uint_eq(buf[0], 0xcc);
-    ck_assert_int_eq(bcast_reader_receive(r, buf, 0, m), -ERANGE);
-    ck_assert_int_eq(bcast_reader_receive(r, NULL, 0, m), -ERANGE);
-    ck_assert_int_eq(bcast_reader_receive(r, buf, 1, NULL), -ERANGE);
-    ck_assert_uint_eq(bcast_reader_position(r), 16);
-    ck_assert_uint_eq(bcast_reader_pending(r), 112);
+    ck_assert_int_eq(bcast_reader_receive(t.r, buf, 0, t.m), -ERANGE);
+    ck_assert_int_eq(bcast_reader_receive(t.r, NULL, 0, t.m), -ERANGE);
+    ck_assert_int_eq(bcast_reader_receive(t.r, buf, 1, NULL), -ERANGE);
+    ck_assert_uint_eq(bcast_reader_position(t.r), 16);
+    ck_assert_uint_eq(bcast_reader_pending(t.r), 112);
     /* a buffer of the length it said */
-    ck_assert_int_eq(bcast_reader_receive(r, buf, bcast_message_len(m), m), 100);
+    ck_assert_int_eq(bcast_reader_receive(t.r, buf, bcast_message_len(t.m), t.m), 100);
     ck_assert_uint_eq(seq_check(9, buf, 100), 100);
-    ck_assert_uint_eq(bcast_reader_position(r), 128);
+    ck_assert_uint_eq(bcast_reader_position(t.r), 128);
     /* the reader's MTU always suffices */
-    send_seq(w, 10, 504);
+    send_seq(t.w, 10, 504);
     {
-        uint8_t *big = malloc(bcast_reader_mtu(r));
-        ck_assert_int_eq(bcast_reader_receive(r, big, bcast_reader_mtu(r), m), 504);
+        uint8_t *big = malloc(bcast_reader_mtu(t.r));
+        ck_assert_int_eq(bcast_reader_receive(t.r, big, bcast_reader_mtu(t.r), t.m), 504);
         ck_assert_uint_eq(seq_check(10, big, 504), 504);
         free(big);
     }
-    bcast_message_free(m);
-    bcast_reader_close(r);
-    bcast_writer_close(w);
-    chan_free(&c);
+    rig_close(&t);
 }
 END_TEST
 
@@ -899,39 +855,37 @@ START_TEST(test_ebadmsg)
     };
 
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        struct chan c = chan_alloc(1024, 0);
-        struct bcast_writer *w = chan_writer(&c);
+        struct rig t = rig_writer(1024);
         struct bcast_reader *r;
         struct bcast_message *m = bcast_message_new();
         uint64_t pos = bad[i].frame * 32, producer = bad[i].frames * 32;
         uint32_t saved;
         uint8_t buf[64];
 
-        ck_assert_int_eq(bcast_writer_set_reserve(w, 0), 0);
-        send_fixed(w, 0, bad[i].frames);
-        ck_assert_uint_eq(hdr_producer(&c), producer);
-        ck_assert_int_eq(bcast_reader_open_at(c.mem, c.size, pos, &r), 0);
-        saved = frame_fields(&c, pos);
-        put32(frame_at(&c, pos), bad[i].fields);
+        ck_assert_int_eq(bcast_writer_set_reserve(t.w, 0), 0);
+        send_fixed(t.w, 0, bad[i].frames);
+        ck_assert_uint_eq(hdr_producer(&t.c), producer);
+        ck_assert_int_eq(bcast_reader_open_at(t.c.mem, t.c.size, pos, &r), 0);
+        saved = frame_fields(&t.c, pos);
+        put32(frame_at(&t.c, pos), bad[i].fields);
         assert_badmsg(r, pos);
         /* the frame mended, the reader is still there to read it */
-        put32(frame_at(&c, pos), saved);
+        put32(frame_at(&t.c, pos), saved);
         ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, m), 24);
         ck_assert_uint_eq(bcast_message_user_defined(m), bad[i].frame);
         /* the next frame damaged: reset skips to the producer */
         if (pos + 32 < producer) {
-            put32(frame_at(&c, pos + 32), bad[i].fields);
+            put32(frame_at(&t.c, pos + 32), bad[i].fields);
             assert_badmsg(r, pos + 32);
             ck_assert_int_eq(bcast_reader_reset(r), 0);
             ck_assert_uint_eq(bcast_reader_position(r), producer);
-            send_fixed(w, bad[i].frames, bad[i].frames + 1);
+            send_fixed(t.w, bad[i].frames, bad[i].frames + 1);
             ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, m), 24);
             ck_assert_uint_eq(bcast_message_user_defined(m), bad[i].frames);
         }
         bcast_message_free(m);
         bcast_reader_close(r);
-        bcast_writer_close(w);
-        chan_free(&c);
+        rig_close(&t);
     }
 }
 END_TEST
@@ -944,7 +898,7 @@ END_TEST
  */
 START_TEST(test_misaligned_producer_after_open)
 {
-    struct chan c = chan_alloc_guarded(1024);
+    struct chan c = chan_alloc_guarded(1024, 0);
     struct bcast_writer *w = chan_writer(&c);
     struct bcast_reader *r = chan_reader(&c);
     struct bcast_message *m = bcast_message_new();
@@ -1016,7 +970,7 @@ START_TEST(test_damaged_memory)
     uint64_t rng = 0x9e3779b97f4a7c15ull + (uint64_t)_i;
 
     for (int round = 0; round < 200; round++) {
-        struct chan c = chan_alloc_guarded(cap);
+        struct chan c = chan_alloc_guarded(cap, 0);
         struct bcast_writer *w = chan_writer(&c);
         struct bcast_reader *r = NULL;
         struct bcast_message *m = bcast_message_new(), *d = bcast_message_new();
@@ -1130,17 +1084,14 @@ static int keep_none(uint32_t user, void *ctx)
 START_TEST(test_filter_sees_every_frame_but_padding)
 {
     const size_t cap = 256;
-    struct chan c = chan_alloc(cap, 0);
-    struct bcast_writer *w = chan_writer(&c);
-    struct bcast_reader *r = chan_reader(&c);
-    struct bcast_message *m = bcast_message_new();
+    struct rig t = rig_open(cap);
     struct frec f = {{0}, 0, 0};
     uint32_t sent[512], kept[512];
     unsigned nsent = 0, nkept = 0, got = 0, paddings = 0;
     uint64_t pos = 0;
     void *p;
 
-    bcast_reader_set_filter(r, keep_even, &f);
+    bcast_reader_set_filter(t.r, keep_even, &f);
     for (uint32_t i = 1; i < 300; i++) {
         size_t len = seq_len(i, 40);
         uint64_t at = frame_place(pos, frame_len(len), cap);
@@ -1148,28 +1099,28 @@ START_TEST(test_filter_sees_every_frame_but_padding)
         if (at != pos)
             paddings++;
         if (i % 5 == 0) {
-            ck_assert_int_eq(bcast_writer_heartbeat(w, 1000 + i), 0);
+            ck_assert_int_eq(bcast_writer_heartbeat(t.w, 1000 + i), 0);
             at = frame_place(pos, 8, cap);
             len = 0;
             sent[nsent++] = 1000 + i;
         } else if (i % 7 == 0) {
             /* aborted: a padding frame that must not reach the filter */
-            ck_assert_int_eq(bcast_writer_claim(w, len, 555, 0, &p), 0);
-            ck_assert_int_eq(bcast_writer_abort(w), 0);
+            ck_assert_int_eq(bcast_writer_claim(t.w, len, 555, 0, &p), 0);
+            ck_assert_int_eq(bcast_writer_abort(t.w), 0);
         } else {
-            send_seq(w, i, len);
+            send_seq(t.w, i, len);
             sent[nsent++] = i;
         }
         pos = at + frame_len(len);
         if (i % 2 == 0) { /* never more than a lap behind */
             int rc;
-            while ((rc = bcast_reader_next(r, m)) == 0)
-                kept[got++] = bcast_message_user_defined(m);
+            while ((rc = bcast_reader_next(t.r, t.m)) == 0)
+                kept[got++] = bcast_message_user_defined(t.m);
             ck_assert_int_eq(rc, -EAGAIN);
         }
     }
-    while (bcast_reader_next(r, m) == 0)
-        kept[got++] = bcast_message_user_defined(m);
+    while (bcast_reader_next(t.r, t.m) == 0)
+        kept[got++] = bcast_message_user_defined(t.m);
     ck_assert_uint_gt(paddings, 5);
     /* the filter saw each non-padding frame once, in order, heartbeats included */
     ck_assert_uint_eq(f.n, nsent);
@@ -1179,11 +1130,8 @@ START_TEST(test_filter_sees_every_frame_but_padding)
         if (sent[i] % 2 == 0)
             ck_assert_uint_eq(kept[nkept++], sent[i]);
     ck_assert_uint_eq(got, nkept);
-    ck_assert_uint_eq(bcast_reader_position(r), pos);
-    bcast_message_free(m);
-    bcast_reader_close(r);
-    bcast_writer_close(w);
-    chan_free(&c);
+    ck_assert_uint_eq(bcast_reader_position(t.r), pos);
+    rig_close(&t);
 }
 END_TEST
 
@@ -1197,56 +1145,53 @@ static int count_calls(const struct bcast_message *m, void *ctx)
 
 START_TEST(test_filter_calls)
 {
-    struct chan c = chan_alloc(4096, 0);
-    struct bcast_writer *w = chan_writer(&c);
-    struct bcast_reader *r = chan_reader(&c);
-    struct bcast_message *m = bcast_message_new();
+    struct rig t = rig_open(4096);
     struct frec f = {{0}, 0, 0};
     uint32_t users[16] = {0};
     uint8_t buf[64];
 
     /* users 1..8: the filter keeps 2, 4, 6, 8 */
     for (uint32_t u = 1; u <= 8; u++)
-        send_seq(w, u, u);
-    bcast_reader_set_filter(r, keep_even, &f);
+        send_seq(t.w, u, u);
+    bcast_reader_set_filter(t.r, keep_even, &f);
     /* receive */
-    ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, m), 2);
-    ck_assert_uint_eq(bcast_message_user_defined(m), 2);
+    ck_assert_int_eq(bcast_reader_receive(t.r, buf, sizeof buf, t.m), 2);
+    ck_assert_uint_eq(bcast_message_user_defined(t.m), 2);
     ck_assert_uint_eq(seq_check(2, buf, 2), 2);
     /* skip: the next message the filter keeps */
-    ck_assert_int_eq(bcast_reader_skip(r), 0);
-    ck_assert_uint_eq(bcast_reader_position(r), 4 * 16);
+    ck_assert_int_eq(bcast_reader_skip(t.r), 0);
+    ck_assert_uint_eq(bcast_reader_position(t.r), 4 * 16);
     /* poll */
-    ck_assert_int_eq(bcast_reader_poll(r, count_calls, users, 10), 2);
+    ck_assert_int_eq(bcast_reader_poll(t.r, count_calls, users, 10), 2);
     ck_assert_uint_eq(users[0], 2);
     ck_assert_uint_eq(users[1], 6);
     ck_assert_uint_eq(users[2], 8);
     ck_assert_uint_eq(f.n, 8);
     /* -ERANGE on a kept message, then the filter asked again for it */
-    send_seq(w, 10, 40);
-    ck_assert_int_eq(bcast_reader_receive(r, buf, 8, m), -ERANGE);
-    ck_assert_uint_eq(bcast_message_user_defined(m), 10);
-    ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, m), 40);
+    send_seq(t.w, 10, 40);
+    ck_assert_int_eq(bcast_reader_receive(t.r, buf, 8, t.m), -ERANGE);
+    ck_assert_uint_eq(bcast_message_user_defined(t.m), 10);
+    ck_assert_int_eq(bcast_reader_receive(t.r, buf, sizeof buf, t.m), 40);
     ck_assert_uint_eq(f.seen[f.n - 1], 10);
 
     /* NULL removes it */
-    send_seq(w, 11, 1);
-    send_seq(w, 13, 1);
-    bcast_reader_set_filter(r, NULL, &f);
+    send_seq(t.w, 11, 1);
+    send_seq(t.w, 13, 1);
+    bcast_reader_set_filter(t.r, NULL, &f);
     f.n = 0;
-    ck_assert_int_eq(bcast_reader_next(r, m), 0);
-    ck_assert_uint_eq(bcast_message_user_defined(m), 11);
-    ck_assert_int_eq(bcast_reader_next(r, m), 0);
-    ck_assert_uint_eq(bcast_message_user_defined(m), 13);
+    ck_assert_int_eq(bcast_reader_next(t.r, t.m), 0);
+    ck_assert_uint_eq(bcast_message_user_defined(t.m), 11);
+    ck_assert_int_eq(bcast_reader_next(t.r, t.m), 0);
+    ck_assert_uint_eq(bcast_message_user_defined(t.m), 13);
     ck_assert_uint_eq(f.n, 0);
 
     /* a filter that keeps nothing: the frames are consumed, -EAGAIN */
-    send_fixed(w, 20, 30);
-    bcast_reader_set_filter(r, keep_none, &f);
-    ck_assert_int_eq(bcast_reader_next(r, m), -EAGAIN);
+    send_fixed(t.w, 20, 30);
+    bcast_reader_set_filter(t.r, keep_none, &f);
+    ck_assert_int_eq(bcast_reader_next(t.r, t.m), -EAGAIN);
     ck_assert_uint_eq(f.calls, 10);
-    ck_assert_uint_eq(bcast_reader_position(r), hdr_producer(&c));
-    ck_assert_int_eq(bcast_reader_poll(r, count_calls, users, 10), 0);
+    ck_assert_uint_eq(bcast_reader_position(t.r), hdr_producer(&t.c));
+    ck_assert_int_eq(bcast_reader_poll(t.r, count_calls, users, 10), 0);
 
     /* read_bulk ignores the filter */
     {
@@ -1255,21 +1200,18 @@ START_TEST(test_filter_calls)
         size_t off = 0;
         ssize_t n;
 
-        send_fixed(w, 30, 33);
+        send_fixed(t.w, 30, 33);
         f.calls = 0;
-        n = bcast_reader_read_bulk(r, bulk, sizeof bulk, &start);
+        n = bcast_reader_read_bulk(t.r, bulk, sizeof bulk, &start);
         ck_assert_int_eq(n, 3 * 32);
         for (uint64_t seq = 30; seq < 33; seq++) {
-            ck_assert_int_eq(bcast_bulk_next(bulk, (size_t)n, &off, start, m), 0);
-            ck_assert_uint_eq(bcast_message_user_defined(m), seq);
+            ck_assert_int_eq(bcast_bulk_next(bulk, (size_t)n, &off, start, t.m), 0);
+            ck_assert_uint_eq(bcast_message_user_defined(t.m), seq);
         }
-        ck_assert_int_eq(bcast_bulk_next(bulk, (size_t)n, &off, start, m), -EAGAIN);
+        ck_assert_int_eq(bcast_bulk_next(bulk, (size_t)n, &off, start, t.m), -EAGAIN);
         ck_assert_uint_eq(f.calls, 0);
     }
-    bcast_message_free(m);
-    bcast_reader_close(r);
-    bcast_writer_close(w);
-    chan_free(&c);
+    rig_close(&t);
 }
 END_TEST
 
@@ -1301,41 +1243,37 @@ static int handler(const struct bcast_message *m, void *ctx)
 
 START_TEST(test_poll)
 {
-    struct chan c = chan_alloc(1024, 0);
-    struct bcast_writer *w = chan_writer(&c);
-    struct bcast_reader *r = chan_reader(&c);
-    struct pctx p = {{0}, 0, 0, 0, w, {0}};
+    struct rig t = rig_open(1024);
+    struct pctx p = {{0}, 0, 0, 0, t.w, {0}};
 
     /* nothing pending, or limit 0: 0, nothing consumed */
-    ck_assert_int_eq(bcast_reader_poll(r, handler, &p, 10), 0);
-    send_fixed(w, 0, 10);
-    ck_assert_int_eq(bcast_reader_poll(r, handler, &p, 0), 0);
+    ck_assert_int_eq(bcast_reader_poll(t.r, handler, &p, 10), 0);
+    send_fixed(t.w, 0, 10);
+    ck_assert_int_eq(bcast_reader_poll(t.r, handler, &p, 0), 0);
     ck_assert_int_eq(p.n, 0);
-    ck_assert_uint_eq(bcast_reader_position(r), 0);
+    ck_assert_uint_eq(bcast_reader_position(t.r), 0);
     /* the limit */
-    ck_assert_int_eq(bcast_reader_poll(r, handler, &p, 2), 2);
+    ck_assert_int_eq(bcast_reader_poll(t.r, handler, &p, 2), 2);
     ck_assert_int_eq(p.n, 2);
-    ck_assert_uint_eq(bcast_reader_position(r), 64);
+    ck_assert_uint_eq(bcast_reader_position(t.r), 64);
     /* non-zero from the handler: that message is consumed and counted */
     p.stop_at = 5;
-    ck_assert_int_eq(bcast_reader_poll(r, handler, &p, 100), 3);
+    ck_assert_int_eq(bcast_reader_poll(t.r, handler, &p, 100), 3);
     ck_assert_int_eq(p.n, 5);
-    ck_assert_uint_eq(bcast_reader_position(r), 5 * 32);
+    ck_assert_uint_eq(bcast_reader_position(t.r), 5 * 32);
     /* the next poll goes on after it, to the end */
     p.stop_at = 0;
-    ck_assert_int_eq(bcast_reader_poll(r, handler, &p, SIZE_MAX), 5);
+    ck_assert_int_eq(bcast_reader_poll(t.r, handler, &p, SIZE_MAX), 5);
     ck_assert_int_eq(p.n, 10);
     for (int i = 0; i < 10; i++)
         ck_assert_uint_eq(p.users[i], (uint32_t)i);
-    ck_assert_int_eq(bcast_reader_poll(r, handler, &p, SIZE_MAX), 0);
+    ck_assert_int_eq(bcast_reader_poll(t.r, handler, &p, SIZE_MAX), 0);
     /* a handler that stops on the only message */
     p.stop_at = 11;
-    send_fixed(w, 10, 11);
-    ck_assert_int_eq(bcast_reader_poll(r, handler, &p, 1), 1);
-    ck_assert_int_eq(bcast_reader_poll(r, handler, &p, 1), 0);
-    bcast_reader_close(r);
-    bcast_writer_close(w);
-    chan_free(&c);
+    send_fixed(t.w, 10, 11);
+    ck_assert_int_eq(bcast_reader_poll(t.r, handler, &p, 1), 1);
+    ck_assert_int_eq(bcast_reader_poll(t.r, handler, &p, 1), 0);
+    rig_close(&t);
 }
 END_TEST
 
@@ -1380,84 +1318,76 @@ static int changer(const struct bcast_message *m, void *ctx)
 
 START_TEST(test_poll_handler_changes_reader)
 {
-    struct chan c = chan_alloc(4096, 0);
-    struct bcast_writer *w = chan_writer(&c);
-    struct bcast_reader *r = chan_reader(&c);
+    struct rig t = rig_open(4096);
     struct rctx x;
 
     /* a filter set by the handler applies from the next message on */
     memset(&x, 0, sizeof x);
-    x.r = r, x.at = 2, x.what = DO_FILTER;
-    send_fixed(w, 0, 10);
-    ck_assert_int_eq(bcast_reader_poll(r, changer, &x, 100), 6);
+    x.r = t.r, x.at = 2, x.what = DO_FILTER;
+    send_fixed(t.w, 0, 10);
+    ck_assert_int_eq(bcast_reader_poll(t.r, changer, &x, 100), 6);
     ck_assert_uint_eq(x.users[0], 0);
     ck_assert_uint_eq(x.users[1], 1);
     ck_assert_uint_eq(x.users[2], 2);
     ck_assert_uint_eq(x.users[3], 4);
     ck_assert_uint_eq(x.users[5], 8);
-    ck_assert_uint_eq(bcast_reader_position(r), bcast_writer_position(w));
+    ck_assert_uint_eq(bcast_reader_position(t.r), bcast_writer_position(t.w));
     /* ... and removed by it, likewise */
-    send_fixed(w, 10, 20);
+    send_fixed(t.w, 10, 20);
     x.n = 0, x.at = 1, x.what = DO_UNFILTER;
-    ck_assert_int_eq(bcast_reader_poll(r, changer, &x, 100), 10);
+    ck_assert_int_eq(bcast_reader_poll(t.r, changer, &x, 100), 10);
     for (int i = 0; i < 10; i++)
         ck_assert_uint_eq(x.users[i], 10 + (uint32_t)i);
     /* a reset jumps to the producer: the poll ends there */
-    send_fixed(w, 20, 30);
+    send_fixed(t.w, 20, 30);
     x.n = 0, x.at = 3, x.what = DO_RESET;
-    ck_assert_int_eq(bcast_reader_poll(r, changer, &x, 100), 3);
-    ck_assert_uint_eq(bcast_reader_position(r), bcast_writer_position(w));
+    ck_assert_int_eq(bcast_reader_poll(t.r, changer, &x, 100), 3);
+    ck_assert_uint_eq(bcast_reader_position(t.r), bcast_writer_position(t.w));
     /* a message the handler takes itself is not handed again */
-    send_fixed(w, 30, 36);
+    send_fixed(t.w, 30, 36);
     x.n = 0, x.at = 2, x.what = DO_NEXT;
-    ck_assert_int_eq(bcast_reader_poll(r, changer, &x, 100), 5);
+    ck_assert_int_eq(bcast_reader_poll(t.r, changer, &x, 100), 5);
     ck_assert_uint_eq(x.users[1], 31);
     ck_assert_uint_eq(x.users[2], 33);
     ck_assert_uint_eq(x.users[4], 35);
-    bcast_reader_close(r);
-    bcast_writer_close(w);
-    chan_free(&c);
+    rig_close(&t);
 }
 END_TEST
 
 START_TEST(test_poll_error_after_messages)
 {
-    struct chan c = chan_alloc(1024, 0);
-    struct bcast_writer *w = chan_writer(&c);
-    struct bcast_reader *r = chan_reader(&c);
-    struct pctx p = {{0}, 0, 0, 0, w, {0}};
+    struct rig t = rig_open(1024);
+    struct pctx p = {{0}, 0, 0, 0, t.w, {0}};
     uint32_t saved;
 
     /* a corrupt third frame: two handed, then -EBADMSG from the next call */
-    send_fixed(w, 0, 5);
-    saved = frame_fields(&c, 64);
-    put32(frame_at(&c, 64), F_FIN | 900);
-    ck_assert_int_eq(bcast_reader_poll(r, handler, &p, 10), 2);
+    send_fixed(t.w, 0, 5);
+    saved = frame_fields(&t.c, 64);
+    put32(frame_at(&t.c, 64), F_FIN | 900);
+    ck_assert_int_eq(bcast_reader_poll(t.r, handler, &p, 10), 2);
     ck_assert_int_eq(p.n, 2);
-    ck_assert_uint_eq(bcast_reader_position(r), 64);
-    ck_assert_int_eq(bcast_reader_poll(r, handler, &p, 10), -EBADMSG);
-    ck_assert_int_eq(bcast_reader_poll(r, handler, &p, 10), -EBADMSG);
+    ck_assert_uint_eq(bcast_reader_position(t.r), 64);
+    ck_assert_int_eq(bcast_reader_poll(t.r, handler, &p, 10), -EBADMSG);
+    ck_assert_int_eq(bcast_reader_poll(t.r, handler, &p, 10), -EBADMSG);
     ck_assert_int_eq(p.n, 2);
-    put32(frame_at(&c, 64), saved);
-    ck_assert_int_eq(bcast_reader_poll(r, handler, &p, 10), 3);
+    put32(frame_at(&t.c, 64), saved);
+    ck_assert_int_eq(bcast_reader_poll(t.r, handler, &p, 10), 3);
     ck_assert_int_eq(p.n, 5);
 
     /* overrun while handling the second message: 2, then -ENOBUFS */
-    send_fixed(w, 5, 10);
+    send_fixed(t.w, 5, 10);
     p.n = 0;
     p.lap_at = 2;
-    ck_assert_int_eq(bcast_reader_poll(r, handler, &p, 10), 2);
+    ck_assert_int_eq(bcast_reader_poll(t.r, handler, &p, 10), 2);
     ck_assert_int_eq(p.n, 2);
-    ck_assert_int_eq(bcast_reader_poll(r, handler, &p, 10), -ENOBUFS);
+    ck_assert_int_eq(bcast_reader_poll(t.r, handler, &p, 10), -ENOBUFS);
     ck_assert_int_eq(p.n, 2);
-    ck_assert_int_eq(bcast_reader_reset(r), 0);
-    ck_assert_int_eq(bcast_reader_poll(r, handler, &p, 10), 0);
-    send_fixed(w, 10, 11);
-    ck_assert_int_eq(bcast_reader_poll(r, handler, &p, 10), 1);
+    ck_assert_int_eq(bcast_reader_reset(t.r), 0);
+    ck_assert_int_eq(bcast_reader_poll(t.r, handler, &p, 10), 0);
+    send_fixed(t.w, 10, 11);
+    ck_assert_int_eq(bcast_reader_poll(t.r, handler, &p, 10), 1);
     ck_assert_uint_eq(p.users[2], 10);
-    bcast_reader_close(r);
-    bcast_writer_close(w);
-    chan_free(&c);
+    rig_close(&t);
 }
 END_TEST
 
@@ -1466,60 +1396,51 @@ END_TEST
 
 START_TEST(test_zero_length_and_heartbeats)
 {
-    struct chan c = chan_alloc(64, 0);
-    struct bcast_writer *w = chan_writer(&c);
-    struct bcast_reader *r = chan_reader(&c);
-    struct bcast_message *m = bcast_message_new();
+    struct rig t = rig_open(64);
 
     for (uint32_t i = 0; i < 100; i++) {
         if (i % 2) {
-            ck_assert_int_eq(bcast_writer_heartbeat(w, i), 0);
+            ck_assert_int_eq(bcast_writer_heartbeat(t.w, i), 0);
         } else {
-            ck_assert_int_eq(bcast_writer_send(w, NULL, 0, i, 0), 0);
+            ck_assert_int_eq(bcast_writer_send(t.w, NULL, 0, i, 0), 0);
         }
         if (i % 3 == 0) {
-            ck_assert_int_eq(bcast_reader_next(r, m), 0);
-            ck_assert_int_eq(bcast_message_read(m, NULL, 0), 0);
+            ck_assert_int_eq(bcast_reader_next(t.r, t.m), 0);
+            ck_assert_int_eq(bcast_message_read(t.m, NULL, 0), 0);
         } else {
-            ck_assert_int_eq(bcast_reader_receive(r, NULL, 0, m), 0);
+            ck_assert_int_eq(bcast_reader_receive(t.r, NULL, 0, t.m), 0);
         }
-        ck_assert_uint_eq(bcast_message_len(m), 0);
-        ck_assert_uint_eq(bcast_message_user_defined(m), i);
-        ck_assert_uint_eq(bcast_message_position(m), i * 8);
-        ck_assert_int_eq(bcast_message_flags(m), i % 2 ? BCAST_HEARTBEAT : 0);
+        ck_assert_uint_eq(bcast_message_len(t.m), 0);
+        ck_assert_uint_eq(bcast_message_user_defined(t.m), i);
+        ck_assert_uint_eq(bcast_message_position(t.m), i * 8);
+        ck_assert_int_eq(bcast_message_flags(t.m), i % 2 ? BCAST_HEARTBEAT : 0);
     }
     /* a heartbeat with a payload, sent as one */
-    ck_assert_int_eq(bcast_writer_send(w, "hb", 2, 5, BCAST_HEARTBEAT), 0);
+    ck_assert_int_eq(bcast_writer_send(t.w, "hb", 2, 5, BCAST_HEARTBEAT), 0);
     {
         char buf[4];
-        ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, m), 2);
+        ck_assert_int_eq(bcast_reader_receive(t.r, buf, sizeof buf, t.m), 2);
         ck_assert_mem_eq(buf, "hb", 2);
-        ck_assert_int_eq(bcast_message_flags(m), BCAST_HEARTBEAT);
+        ck_assert_int_eq(bcast_message_flags(t.m), BCAST_HEARTBEAT);
     }
-    bcast_message_free(m);
-    bcast_reader_close(r);
-    bcast_writer_close(w);
-    chan_free(&c);
+    rig_close(&t);
 }
 END_TEST
 
 START_TEST(test_deferred_message)
 {
-    struct chan c = chan_alloc(1024, 0);
-    struct bcast_writer *w = chan_writer(&c);
-    struct bcast_reader *r = chan_reader(&c);
-    struct bcast_message *m = bcast_message_new(), *a = bcast_message_new(),
-                         *b = bcast_message_new();
+    struct rig t = rig_open(1024);
+    struct bcast_message *a = bcast_message_new(), *b = bcast_message_new();
     uint8_t buf[64];
 
-    send_fixed(w, 0, 3);
-    ck_assert_int_eq(bcast_reader_next(r, m), 0);
-    ck_assert_int_eq(bcast_message_copy(a, m), 0);
-    ck_assert_int_eq(bcast_reader_next(r, m), 0);
-    ck_assert_int_eq(bcast_message_copy(b, m), 0);
-    ck_assert_int_eq(bcast_reader_next(r, m), 0);
+    send_fixed(t.w, 0, 3);
+    ck_assert_int_eq(bcast_reader_next(t.r, t.m), 0);
+    ck_assert_int_eq(bcast_message_copy(a, t.m), 0);
+    ck_assert_int_eq(bcast_reader_next(t.r, t.m), 0);
+    ck_assert_int_eq(bcast_message_copy(b, t.m), 0);
+    ck_assert_int_eq(bcast_reader_next(t.r, t.m), 0);
     /* read out of order, later, while the writer goes on (less than a lap) */
-    send_fixed(w, 3, 20);
+    send_fixed(t.w, 3, 20);
     ck_assert_int_eq(bcast_message_read(b, buf, sizeof buf), 24);
     ck_assert_uint_eq(seq_check(1, buf, 24), 24);
     ck_assert_int_eq(bcast_message_read(a, buf, sizeof buf), 24);
@@ -1528,27 +1449,21 @@ START_TEST(test_deferred_message)
     ck_assert_uint_eq(bcast_message_user_defined(a), 0);
     ck_assert_uint_eq(bcast_message_position(b), 32);
     /* the writer laps them: -ENOBUFS, never the new bytes */
-    send_fixed(w, 20, 40);
+    send_fixed(t.w, 20, 40);
     ck_assert_int_eq(bcast_message_read(a, buf, sizeof buf), -ENOBUFS);
     ck_assert_int_eq(bcast_message_read(b, buf, sizeof buf), -ENOBUFS);
-    ck_assert_int_eq(bcast_message_read(m, buf, sizeof buf), -ENOBUFS);
+    ck_assert_int_eq(bcast_message_read(t.m, buf, sizeof buf), -ENOBUFS);
     /* -ERANGE is checked first and says nothing of overruns */
     ck_assert_int_eq(bcast_message_read(a, buf, 1), -ERANGE);
     bcast_message_free(a);
     bcast_message_free(b);
-    bcast_message_free(m);
-    bcast_reader_close(r);
-    bcast_writer_close(w);
-    chan_free(&c);
+    rig_close(&t);
 }
 END_TEST
 
 START_TEST(test_fragments)
 {
-    struct chan c = chan_alloc(1024, 0);
-    struct bcast_writer *w = chan_writer(&c);
-    struct bcast_reader *r = chan_reader(&c);
-    struct bcast_message *m = bcast_message_new();
+    struct rig t = rig_open(1024);
     static const int want[] = {
         BCAST_MORE, BCAST_MORE | BCAST_CONTINUATION, BCAST_HEARTBEAT,
         BCAST_MORE | BCAST_CONTINUATION, BCAST_CONTINUATION, 0,
@@ -1557,33 +1472,30 @@ START_TEST(test_fragments)
     char buf[16];
     void *p;
 
-    ck_assert_int_eq(bcast_writer_send(w, "f0", 2, 1, BCAST_MORE), 0);
-    ck_assert_int_eq(bcast_writer_send(w, "f1", 2, 1, BCAST_MORE), 0);
-    ck_assert_int_eq(bcast_writer_heartbeat(w, 2), 0);
-    ck_assert_int_eq(bcast_writer_claim(w, 2, 1, BCAST_MORE, &p), 0);
-    ck_assert_int_eq(bcast_writer_abort(w), 0);
-    ck_assert_int_eq(bcast_writer_claim(w, 2, 1, BCAST_MORE, &p), 0);
+    ck_assert_int_eq(bcast_writer_send(t.w, "f0", 2, 1, BCAST_MORE), 0);
+    ck_assert_int_eq(bcast_writer_send(t.w, "f1", 2, 1, BCAST_MORE), 0);
+    ck_assert_int_eq(bcast_writer_heartbeat(t.w, 2), 0);
+    ck_assert_int_eq(bcast_writer_claim(t.w, 2, 1, BCAST_MORE, &p), 0);
+    ck_assert_int_eq(bcast_writer_abort(t.w), 0);
+    ck_assert_int_eq(bcast_writer_claim(t.w, 2, 1, BCAST_MORE, &p), 0);
     memcpy(p, "f2", 2);
-    ck_assert_int_eq(bcast_writer_commit(w), 0);
-    ck_assert_int_eq(bcast_writer_send(w, "f3", 2, 1, 0), 0);
-    ck_assert_int_eq(bcast_writer_send(w, "solo", 4, 3, 0), 0);
-    ck_assert_int_eq(bcast_writer_send(w, "cut", 3, 4, BCAST_MORE), 0);
-    bcast_writer_close(w);
-    ck_assert_int_eq(bcast_writer_join(c.mem, c.size, &w), 0);
-    ck_assert_int_eq(bcast_writer_send(w, "new", 3, 5, 0), 0);
+    ck_assert_int_eq(bcast_writer_commit(t.w), 0);
+    ck_assert_int_eq(bcast_writer_send(t.w, "f3", 2, 1, 0), 0);
+    ck_assert_int_eq(bcast_writer_send(t.w, "solo", 4, 3, 0), 0);
+    ck_assert_int_eq(bcast_writer_send(t.w, "cut", 3, 4, BCAST_MORE), 0);
+    bcast_writer_close(t.w);
+    ck_assert_int_eq(bcast_writer_join(t.c.mem, t.c.size, &t.w), 0);
+    ck_assert_int_eq(bcast_writer_send(t.w, "new", 3, 5, 0), 0);
 
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-        ck_assert_int_ge(bcast_reader_receive(r, buf, sizeof buf, m), 0);
-        ck_assert_msg(bcast_message_flags(m) == want[i], "frame %zu: flags %d, not %d", i,
-                      bcast_message_flags(m), want[i]);
+        ck_assert_int_ge(bcast_reader_receive(t.r, buf, sizeof buf, t.m), 0);
+        ck_assert_msg(bcast_message_flags(t.m) == want[i], "frame %zu: flags %d, not %d", i,
+                      bcast_message_flags(t.m), want[i]);
         if (i == 4)
             ck_assert_mem_eq(buf, "f3", 2);
     }
-    ck_assert_int_eq(bcast_reader_next(r, m), -EAGAIN);
-    bcast_message_free(m);
-    bcast_reader_close(r);
-    bcast_writer_close(w);
-    chan_free(&c);
+    ck_assert_int_eq(bcast_reader_next(t.r, t.m), -EAGAIN);
+    rig_close(&t);
 }
 END_TEST
 
@@ -1648,11 +1560,9 @@ START_TEST(test_other_process)
 }
 END_TEST
 
-Suite *reader_suite(void);
-Suite *reader_suite(void)
+SUITE(reader)
 {
-    Suite *s = suite_create("reader");
-    TCase *tc = tcase_create("open");
+    TCase *tc = suite_case(s, "open", 20);
 
     tcase_add_test(tc, test_open_einval);
     tcase_add_test(tc, test_open_bad_header);
@@ -1662,17 +1572,13 @@ Suite *reader_suite(void)
     tcase_add_test(tc, test_open_at_ahead);
     tcase_add_test(tc, test_open_last_lap);
     tcase_add_test(tc, test_other_process);
-    tcase_set_timeout(tc, 20);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("wrap");
+    tc = suite_case(s, "wrap", 60);
     tcase_add_loop_test(tc, test_wrap_capacities, 4, 24); /* 16 B .. 8 MiB */
     tcase_add_loop_test(tc, test_wrap_2_64, 0, 12);
     tcase_add_test(tc, test_open_at_across_2_64);
-    tcase_set_timeout(tc, 60);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("errors");
+    tc = suite_case(s, "errors", 0);
     tcase_add_test(tc, test_lapped_reader);
     tcase_add_test(tc, test_overrun_rule_exact);
     tcase_add_test(tc, test_overrun_follows_claimed);
@@ -1681,9 +1587,8 @@ Suite *reader_suite(void)
     tcase_add_test(tc, test_ebadmsg);
     tcase_add_test(tc, test_misaligned_producer_after_open);
     tcase_add_loop_test(tc, test_damaged_memory, 0, 4);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("delivery");
+    tc = suite_case(s, "delivery", 0);
     tcase_add_test(tc, test_filter_sees_every_frame_but_padding);
     tcase_add_test(tc, test_filter_calls);
     tcase_add_test(tc, test_poll);
@@ -1692,8 +1597,4 @@ Suite *reader_suite(void)
     tcase_add_test(tc, test_zero_length_and_heartbeats);
     tcase_add_test(tc, test_deferred_message);
     tcase_add_test(tc, test_fragments);
-    suite_add_tcase(s, tc);
-    return s;
 }
-
-CORE_SUITE_MAIN(reader_suite)

@@ -16,6 +16,10 @@
  * SPDX-License-Identifier: MIT
  */
 #define _GNU_SOURCE
+#include "test-dirs.h"
+#include "core-helpers.h"
+#include "cpus.h"
+
 #include <bcast.h>
 #include <check.h>
 #include <errno.h>
@@ -183,35 +187,6 @@ static void cpu_relax(void)
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
 #endif
-}
-
-/* writer on the first CPU we may use, readers on the second (CPU 0 and 1) */
-static int cpu_nth(int n)
-{
-    cpu_set_t set;
-    int i, seen = 0, last = -1;
-
-    if (sched_getaffinity(0, sizeof set, &set) < 0)
-        return -1;
-    for (i = 0; i < CPU_SETSIZE; i++) {
-        if (!CPU_ISSET(i, &set))
-            continue;
-        if (seen++ == n)
-            return i;
-        last = i;
-    }
-    return last;
-}
-
-static void pin_to(int cpu)
-{
-    cpu_set_t set;
-
-    if (cpu < 0)
-        return;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    (void)sched_setaffinity(0, sizeof set, &set); /* best effort */
 }
 
 /* ---------------------------------------------------------------- */
@@ -539,16 +514,9 @@ static void run_threads(const struct ring_case *c, struct shared *sh, int nreade
 
 static void run_processes(const struct ring_case *c, struct shared *sh, int nreaders, double secs)
 {
-    char dir[] = "/dev/shm/bcast-stress-XXXXXX", path[64], lock[80];
+    const char *path = tpath("chan"); /* removed with tdir after the test */
     pid_t pids[1 + MAX_READERS];
     int i, ok;
-
-    if (!mkdtemp(dir)) {
-        memcpy(dir, "/tmp/bcast-stress-XXXXXX", sizeof "/tmp/bcast-stress-XXXXXX");
-        ck_assert_ptr_nonnull(mkdtemp(dir));
-    }
-    snprintf(path, sizeof path, "%s/chan", dir);
-    snprintf(lock, sizeof lock, "%s.lock", path);
 
     fflush(NULL);
     pids[0] = fork();
@@ -601,9 +569,6 @@ static void run_processes(const struct ring_case *c, struct shared *sh, int nrea
             ok = 0;
         }
     }
-    unlink(path);
-    unlink(lock);
-    rmdir(dir);
     ck_assert_msg(ok, "a stress process failed");
 }
 
@@ -686,27 +651,6 @@ END_TEST
 /* ---------------------------------------------------------------- */
 /* channels that end at an inaccessible page: a read past the ring faults */
 
-struct guarded {
-    uint8_t *region, *base;
-    size_t region_len, size;
-};
-
-static void guarded_channel(size_t capacity, struct guarded *g)
-{
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    size_t span;
-
-    g->size = bcast_channel_size(capacity);
-    span = (g->size + page - 1) / page * page;
-    g->region_len = span + page;
-    g->region = mmap(NULL, g->region_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                     -1, 0);
-    ck_assert_ptr_ne(g->region, MAP_FAILED);
-    ck_assert_int_eq(mprotect(g->region + span, page, PROT_NONE), 0);
-    g->base = g->region + span - g->size; /* 128-aligned for capacity >= 128 */
-    ck_assert_uint_eq((uintptr_t)g->base % BCAST_ALIGNMENT, 0);
-}
-
 static void send_bytes(struct bcast_writer *w, uint64_t total)
 {
     static uint8_t payload[200];
@@ -722,16 +666,13 @@ static void send_bytes(struct bcast_writer *w, uint64_t total)
 START_TEST(test_bulk_lapped_stays_in_ring)
 {
     size_t capacity = 1024, bufcap = 4 * capacity;
-    struct guarded g;
-    struct bcast_writer *w;
-    struct bcast_reader *r;
+    struct chan c = chan_alloc_guarded(capacity, 0);
+    struct bcast_writer *w = chan_writer(&c);
+    struct bcast_reader *r = chan_reader(&c);
     uint8_t *buf = malloc(bufcap);
     uint64_t start = 0;
 
-    guarded_channel(capacity, &g);
     ck_assert_ptr_nonnull(buf);
-    ck_assert_int_eq(bcast_writer_create(g.base, g.size, NULL, 0, &w), 0);
-    ck_assert_int_eq(bcast_reader_open(g.base, g.size, &r), 0);
     send_bytes(w, 3 * capacity + 512);
     ck_assert_int_eq(bcast_reader_read_bulk(r, buf, bufcap, &start), -ENOBUFS);
     ck_assert_uint_eq(bcast_reader_position(r), 0);
@@ -739,7 +680,7 @@ START_TEST(test_bulk_lapped_stays_in_ring)
     ck_assert_int_eq(bcast_reader_read_bulk(r, buf, bufcap, &start), -EAGAIN);
     bcast_reader_close(r);
     bcast_writer_close(w);
-    munmap(g.region, g.region_len);
+    chan_free_guarded(&c);
     free(buf);
 }
 END_TEST
@@ -752,24 +693,22 @@ END_TEST
 START_TEST(test_unaligned_producer_after_open)
 {
     size_t capacity = 1024;
-    struct guarded g;
-    struct bcast_writer *w;
+    struct chan c = chan_alloc_guarded(capacity, 0);
+    struct bcast_writer *w = chan_writer(&c);
     struct bcast_reader *r;
     struct bcast_message *m = bcast_message_new();
     uint64_t bad = 2 * capacity - 4, start;
     uint8_t buf[1024];
     ssize_t n;
 
-    guarded_channel(capacity, &g);
     ck_assert_ptr_nonnull(m);
-    ck_assert_int_eq(bcast_writer_create(g.base, g.size, NULL, 0, &w), 0);
     send_bytes(w, capacity + 256);
-    ck_assert_int_eq(bcast_reader_open(g.base, g.size, &r), 0);
+    r = chan_reader(&c);
     bcast_writer_close(w);
     /* what a foreign or broken writer might leave: producer and claimed
        4 bytes short of the end of a lap */
-    memcpy(g.base + 128, &bad, sizeof bad);
-    memcpy(g.base + 256, &bad, sizeof bad);
+    put64(c.mem + OFF_PRODUCER, bad);
+    put64(c.mem + OFF_CLAIMED, bad);
     ck_assert_int_eq(bcast_reader_reset(r), 0);
     ck_assert_uint_eq(bcast_reader_position(r) & 7, 0);
     ck_assert_int_eq(bcast_reader_next(r, m), -EBADMSG);
@@ -779,44 +718,26 @@ START_TEST(test_unaligned_producer_after_open)
     ck_assert_int_eq(n, -EBADMSG);
     bcast_reader_close(r);
     /* the same through a reader opened while the position is wrong */
-    ck_assert_int_eq(bcast_reader_open(g.base, g.size, &r), -EPROTO);
-    ck_assert_int_eq(bcast_reader_open_last_lap(g.base, g.size, &r), -EPROTO);
+    ck_assert_int_eq(bcast_reader_open(c.mem, c.size, &r), -EPROTO);
+    ck_assert_int_eq(bcast_reader_open_last_lap(c.mem, c.size, &r), -EPROTO);
     bcast_message_free(m);
-    munmap(g.region, g.region_len);
+    chan_free_guarded(&c);
 }
 END_TEST
 
-Suite *stress_suite(void);
-
-Suite *stress_suite(void)
+SUITE(stress)
 {
-    Suite *s = suite_create("stress");
-    TCase *tc = tcase_create("stream");
+    TCase *tc = suite_case(s, "stream", 0);
     double secs = case_seconds();
 
     tcase_add_test(tc, test_stream_detects_mixtures);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("bounds");
+    tc = suite_case(s, "bounds", 0);
     tcase_add_test(tc, test_bulk_lapped_stays_in_ring);
     tcase_add_test(tc, test_unaligned_producer_after_open);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("torture");
     /* the case runs secs, then until every reader made progress */
-    tcase_set_timeout(tc, secs * 4 + 120);
+    tc = suite_case(s, "torture", secs * 4 + 120);
+    test_dirs(tc, "check-stress"); /* the channel files of the process cases */
     tcase_add_loop_test(tc, test_torture, 0, NCASES);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(stress_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

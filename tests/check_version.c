@@ -7,10 +7,11 @@
  */
 #include "config.h"
 
+#include "suite-main.h"
+
 #include <bcast.h>
 #include <check.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* PACKAGE_VERSION as three numbers; fails the test unless it is exactly M.m.p */
@@ -63,28 +64,11 @@ START_TEST(test_runtime_version)
 }
 END_TEST
 
-Suite *version_suite(void);
-Suite *version_suite(void)
+SUITE(version)
 {
-    Suite *s = suite_create("version");
-    TCase *tc = tcase_create("version");
+    TCase *tc = suite_case(s, "version", 0);
 
     tcase_add_test(tc, test_macros_match_package_version);
     tcase_add_test(tc, test_version_number);
     tcase_add_test(tc, test_runtime_version);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(version_suite());
-    int failed;
-
-    if (!sr)
-        return 99;
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -82,27 +82,32 @@ START_TEST(test_stack_and_static_memory)
 {
     static _Alignas(BCAST_ALIGNMENT) uint8_t stat[BCAST_HEADER_SIZE + 256];
     _Alignas(BCAST_ALIGNMENT) uint8_t stack[BCAST_HEADER_SIZE + 128];
-    struct bcast_writer *w;
-    struct bcast_reader *r;
-    char buf[8];
+    const struct {
+        uint8_t *mem;
+        size_t size, cap;
+        const char *name; /* also the message */
+    } mems[] = {{stat, sizeof stat, 256, "static"}, {stack, sizeof stack, 128, "stack"}};
 
-    ck_assert_int_eq(bcast_writer_create(stat, sizeof stat, NULL, 0, &w), 0);
-    ck_assert_uint_eq(bcast_writer_capacity(w), 256);
-    ck_assert_int_eq(bcast_writer_send(w, "static", 6, 1, 0), 0);
-    ck_assert_int_eq(bcast_reader_open_at(stat, sizeof stat, 0, &r), 0);
-    ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, NULL), 6);
-    ck_assert_mem_eq(buf, "static", 6);
-    bcast_reader_close(r);
-    bcast_writer_close(w);
+    for (size_t i = 0; i < sizeof mems / sizeof mems[0]; i++) {
+        const char *name = mems[i].name;
+        size_t len = strlen(name);
+        struct bcast_writer *w;
+        struct bcast_reader *r;
+        char buf[8];
+        int rc;
 
-    ck_assert_int_eq(bcast_writer_create(stack, sizeof stack, NULL, 0, &w), 0);
-    ck_assert_uint_eq(bcast_writer_capacity(w), 128);
-    ck_assert_int_eq(bcast_writer_send(w, "stack", 5, 1, 0), 0);
-    ck_assert_int_eq(bcast_reader_open_at(stack, sizeof stack, 0, &r), 0);
-    ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, NULL), 5);
-    ck_assert_mem_eq(buf, "stack", 5);
-    bcast_reader_close(r);
-    bcast_writer_close(w);
+        rc = bcast_writer_create(mems[i].mem, mems[i].size, NULL, 0, &w);
+        ck_assert_msg(rc == 0, "%s memory: create gave %d", name, rc);
+        ck_assert_msg(bcast_writer_capacity(w) == mems[i].cap, "%s memory: capacity %zu, not %zu",
+                      name, bcast_writer_capacity(w), mems[i].cap);
+        ck_assert_int_eq(bcast_writer_send(w, name, len, 1, 0), 0);
+        rc = bcast_reader_open_at(mems[i].mem, mems[i].size, 0, &r);
+        ck_assert_msg(rc == 0, "%s memory: open_at gave %d", name, rc);
+        ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, NULL), (ssize_t)len);
+        ck_assert_mem_eq(buf, name, len);
+        bcast_reader_close(r);
+        bcast_writer_close(w);
+    }
 }
 END_TEST
 
@@ -126,18 +131,16 @@ END_TEST
 
 START_TEST(test_null_arguments)
 {
-    struct chan c = chan_alloc(1024, 0);
-    struct bcast_writer *w = chan_writer(&c);
+    struct rig t = rig_writer(1024);
 
-    snap(&c);
-    ck_assert_int_eq(bcast_writer_claim(w, 1, 0, 0, NULL), -EINVAL);
-    ck_assert_int_eq(bcast_writer_send(w, NULL, 1, 0, 0), -EINVAL);
-    assert_unchanged(&c);
+    snap(&t.c);
+    ck_assert_int_eq(bcast_writer_claim(t.w, 1, 0, 0, NULL), -EINVAL);
+    ck_assert_int_eq(bcast_writer_send(t.w, NULL, 1, 0, 0), -EINVAL);
+    assert_unchanged(&t.c);
     /* no payload and no length is a zero-length message */
-    ck_assert_int_eq(bcast_writer_send(w, NULL, 0, 4, 0), 0);
-    ck_assert_uint_eq(bcast_writer_position(w), 8);
-    bcast_writer_close(w);
-    chan_free(&c);
+    ck_assert_int_eq(bcast_writer_send(t.w, NULL, 0, 4, 0), 0);
+    ck_assert_uint_eq(bcast_writer_position(t.w), 8);
+    rig_close(&t);
 }
 END_TEST
 
@@ -224,29 +227,28 @@ END_TEST
 START_TEST(test_emsgsize)
 {
     for (size_t cap = 16; cap <= 65536; cap *= 4) {
-        struct chan c = chan_alloc(cap, 0);
-        struct bcast_writer *w = chan_writer(&c);
-        size_t mtu = bcast_writer_mtu(w);
+        struct rig t = rig_writer(cap);
+        size_t mtu = bcast_writer_mtu(t.w);
         uint8_t *buf = calloc(1, mtu + 48);
         void *p = NULL;
 
         ck_assert_ptr_nonnull(buf);
-        snap(&c);
-        ck_assert_int_eq(bcast_writer_send(w, buf, mtu + 1, 0, 0), -EMSGSIZE);
-        ck_assert_int_eq(bcast_writer_send(w, buf, mtu + 8, 0, BCAST_MORE), -EMSGSIZE);
-        ck_assert_int_eq(bcast_writer_send(w, buf, mtu + 1, 0, BCAST_HEARTBEAT), -EMSGSIZE);
-        ck_assert_int_eq(bcast_writer_claim(w, mtu + 1, 0, 0, &p), -EMSGSIZE);
-        ck_assert_int_eq(bcast_writer_claim(w, SIZE_MAX, 0, 0, &p), -EMSGSIZE);
-        ck_assert_int_eq(bcast_writer_claim(w, (size_t)1 << 28, 0, 0, &p), -EMSGSIZE);
+        snap(&t.c);
+        ck_assert_int_eq(bcast_writer_send(t.w, buf, mtu + 1, 0, 0), -EMSGSIZE);
+        ck_assert_int_eq(bcast_writer_send(t.w, buf, mtu + 8, 0, BCAST_MORE), -EMSGSIZE);
+        ck_assert_int_eq(bcast_writer_send(t.w, buf, mtu + 1, 0, BCAST_HEARTBEAT), -EMSGSIZE);
+        ck_assert_int_eq(bcast_writer_claim(t.w, mtu + 1, 0, 0, &p), -EMSGSIZE);
+        ck_assert_int_eq(bcast_writer_claim(t.w, SIZE_MAX, 0, 0, &p), -EMSGSIZE);
+        ck_assert_int_eq(bcast_writer_claim(t.w, (size_t)1 << 28, 0, 0, &p), -EMSGSIZE);
         ck_assert_ptr_null(p);
-        assert_unchanged(&c);
-        ck_assert_uint_eq(bcast_writer_position(w), 0);
+        assert_unchanged(&t.c);
+        ck_assert_uint_eq(bcast_writer_position(t.w), 0);
         /* the MTU itself goes through, however full the lap is */
         for (int i = 0; i < 5; i++) {
-            ck_assert_int_eq(bcast_writer_send(w, buf, mtu, 1, 0), 0);
-            ck_assert_int_eq(bcast_writer_claim(w, mtu, 2, 0, &p), 0);
-            ck_assert_int_eq(bcast_writer_commit(w), 0);
-            ck_assert_int_eq(bcast_writer_send(w, buf, 0, 1, 0), 0);
+            ck_assert_int_eq(bcast_writer_send(t.w, buf, mtu, 1, 0), 0);
+            ck_assert_int_eq(bcast_writer_claim(t.w, mtu, 2, 0, &p), 0);
+            ck_assert_int_eq(bcast_writer_commit(t.w), 0);
+            ck_assert_int_eq(bcast_writer_send(t.w, buf, 0, 1, 0), 0);
         }
         /* and mid-lap, inside the frontier, where small sends take the
            fast path: every size class past the MTU is still refused */
@@ -254,15 +256,14 @@ START_TEST(test_emsgsize)
             uint64_t pos;
 
             do {
-                ck_assert_int_eq(bcast_writer_send(w, buf, 0, 1, 0), 0);
-                pos = bcast_writer_position(w);
+                ck_assert_int_eq(bcast_writer_send(t.w, buf, 0, 1, 0), 0);
+                pos = bcast_writer_position(t.w);
             } while (pos % cap == 0);
-            ck_assert_int_eq(bcast_writer_send(w, buf, mtu + extra, 0, 0), -EMSGSIZE);
-            ck_assert_uint_eq(bcast_writer_position(w), pos);
+            ck_assert_int_eq(bcast_writer_send(t.w, buf, mtu + extra, 0, 0), -EMSGSIZE);
+            ck_assert_uint_eq(bcast_writer_position(t.w), pos);
         }
         free(buf);
-        bcast_writer_close(w);
-        chan_free(&c);
+        rig_close(&t);
     }
 }
 END_TEST
@@ -274,210 +275,190 @@ START_TEST(test_flags_einval)
         BCAST_MORE | BCAST_HEARTBEAT, 0x8, 0x10, 0x100, 0x40000000, INT_MIN, -1,
         BCAST_MORE | 0x8,
     };
-    struct chan c = chan_alloc(1024, 0);
-    struct bcast_writer *w = chan_writer(&c);
+    struct rig t = rig_writer(1024);
 
-    snap(&c);
+    snap(&t.c);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         void *p = NULL;
 
-        ck_assert_msg(bcast_writer_send(w, "x", 1, 0, bad[i]) == -EINVAL, "send flags %#x",
+        ck_assert_msg(bcast_writer_send(t.w, "x", 1, 0, bad[i]) == -EINVAL, "send flags %#x",
                       bad[i]);
-        ck_assert_msg(bcast_writer_send(w, NULL, 0, 0, bad[i]) == -EINVAL, "send flags %#x",
+        ck_assert_msg(bcast_writer_send(t.w, NULL, 0, 0, bad[i]) == -EINVAL, "send flags %#x",
                       bad[i]);
-        ck_assert_msg(bcast_writer_claim(w, 1, 0, bad[i], &p) == -EINVAL, "claim flags %#x",
+        ck_assert_msg(bcast_writer_claim(t.w, 1, 0, bad[i], &p) == -EINVAL, "claim flags %#x",
                       bad[i]);
         ck_assert_ptr_null(p);
         /* a refused claim leaves no claim open */
-        ck_assert_int_eq(bcast_writer_commit(w), -EINVAL);
+        ck_assert_int_eq(bcast_writer_commit(t.w), -EINVAL);
     }
-    assert_unchanged(&c);
-    ck_assert_uint_eq(bcast_writer_position(w), 0);
+    assert_unchanged(&t.c);
+    ck_assert_uint_eq(bcast_writer_position(t.w), 0);
     /* the good ones */
-    ck_assert_int_eq(bcast_writer_send(w, "x", 1, 0, 0), 0);
-    ck_assert_int_eq(bcast_writer_send(w, "x", 1, 0, BCAST_MORE), 0);
-    ck_assert_int_eq(bcast_writer_send(w, "x", 1, 0, BCAST_HEARTBEAT), 0);
-    ck_assert_int_eq(bcast_writer_send(w, "x", 1, 0, 0), 0);
-    ck_assert_uint_eq(bcast_writer_position(w), 64);
-    bcast_writer_close(w);
-    chan_free(&c);
+    ck_assert_int_eq(bcast_writer_send(t.w, "x", 1, 0, 0), 0);
+    ck_assert_int_eq(bcast_writer_send(t.w, "x", 1, 0, BCAST_MORE), 0);
+    ck_assert_int_eq(bcast_writer_send(t.w, "x", 1, 0, BCAST_HEARTBEAT), 0);
+    ck_assert_int_eq(bcast_writer_send(t.w, "x", 1, 0, 0), 0);
+    ck_assert_uint_eq(bcast_writer_position(t.w), 64);
+    rig_close(&t);
 }
 END_TEST
 
 START_TEST(test_claim_commit)
 {
-    struct chan c = chan_alloc(1024, 0);
-    struct bcast_writer *w = chan_writer(&c);
-    struct bcast_reader *r = chan_reader(&c);
-    struct bcast_message *m = bcast_message_new();
+    struct rig t = rig_open(1024);
     uint8_t buf[64];
     void *p = NULL;
 
-    ck_assert_ptr_nonnull(m);
-    ck_assert_int_eq(bcast_writer_claim(w, 20, 42, 0, &p), 0);
-    ck_assert_ptr_eq(p, c.mem + OFF_DATA + 8);
+    ck_assert_ptr_nonnull(t.m);
+    ck_assert_int_eq(bcast_writer_claim(t.w, 20, 42, 0, &p), 0);
+    ck_assert_ptr_eq(p, t.c.mem + OFF_DATA + 8);
     seq_fill(5, p, 20);
     /* nothing is visible before the commit */
-    ck_assert_int_eq(bcast_reader_next(r, m), -EAGAIN);
-    ck_assert_uint_eq(bcast_reader_pending(r), 0);
-    ck_assert_uint_eq(bcast_writer_position(w), 0);
-    ck_assert_int_eq(bcast_writer_commit(w), 0);
-    ck_assert_uint_eq(bcast_writer_position(w), 32);
-    ck_assert_uint_eq(bcast_reader_pending(r), 32);
-    ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, m), 20);
+    ck_assert_int_eq(bcast_reader_next(t.r, t.m), -EAGAIN);
+    ck_assert_uint_eq(bcast_reader_pending(t.r), 0);
+    ck_assert_uint_eq(bcast_writer_position(t.w), 0);
+    ck_assert_int_eq(bcast_writer_commit(t.w), 0);
+    ck_assert_uint_eq(bcast_writer_position(t.w), 32);
+    ck_assert_uint_eq(bcast_reader_pending(t.r), 32);
+    ck_assert_int_eq(bcast_reader_receive(t.r, buf, sizeof buf, t.m), 20);
     ck_assert_uint_eq(seq_check(5, buf, 20), 20);
-    ck_assert_uint_eq(bcast_message_user_defined(m), 42);
-    ck_assert_uint_eq(bcast_message_position(m), 0);
-    ck_assert_int_eq(bcast_message_flags(m), 0);
+    ck_assert_uint_eq(bcast_message_user_defined(t.m), 42);
+    ck_assert_uint_eq(bcast_message_position(t.m), 0);
+    ck_assert_int_eq(bcast_message_flags(t.m), 0);
     /* a zero-length claim */
-    ck_assert_int_eq(bcast_writer_claim(w, 0, 43, 0, &p), 0);
-    ck_assert_ptr_eq(p, c.mem + OFF_DATA + 32 + 8);
-    ck_assert_int_eq(bcast_writer_commit(w), 0);
-    ck_assert_int_eq(bcast_reader_receive(r, NULL, 0, m), 0);
-    ck_assert_uint_eq(bcast_message_user_defined(m), 43);
-    ck_assert_uint_eq(bcast_writer_position(w), 40);
+    ck_assert_int_eq(bcast_writer_claim(t.w, 0, 43, 0, &p), 0);
+    ck_assert_ptr_eq(p, t.c.mem + OFF_DATA + 32 + 8);
+    ck_assert_int_eq(bcast_writer_commit(t.w), 0);
+    ck_assert_int_eq(bcast_reader_receive(t.r, NULL, 0, t.m), 0);
+    ck_assert_uint_eq(bcast_message_user_defined(t.m), 43);
+    ck_assert_uint_eq(bcast_writer_position(t.w), 40);
 
     /* claims across many laps, each committed at once */
     for (uint64_t seq = 0; seq < 2000; seq++) {
-        size_t len = seq_len(seq, bcast_writer_mtu(w));
-        ck_assert_int_eq(bcast_writer_claim(w, len, (uint32_t)seq, 0, &p), 0);
-        ck_assert((uint8_t *)p >= c.mem + OFF_DATA + 8);
-        ck_assert((uint8_t *)p + len <= c.mem + c.size);
+        size_t len = seq_len(seq, bcast_writer_mtu(t.w));
+        ck_assert_int_eq(bcast_writer_claim(t.w, len, (uint32_t)seq, 0, &p), 0);
+        ck_assert((uint8_t *)p >= t.c.mem + OFF_DATA + 8);
+        ck_assert((uint8_t *)p + len <= t.c.mem + t.c.size);
         seq_fill(seq, p, len);
-        ck_assert_int_eq(bcast_writer_commit(w), 0);
-        ck_assert_int_eq(bcast_reader_receive(r, buf, 0, m), len ? -ERANGE : 0);
+        ck_assert_int_eq(bcast_writer_commit(t.w), 0);
+        ck_assert_int_eq(bcast_reader_receive(t.r, buf, 0, t.m), len ? -ERANGE : 0);
         if (len) {
             uint8_t big[504];
-            ck_assert_int_eq(bcast_reader_receive(r, big, sizeof big, m), (int)len);
+            ck_assert_int_eq(bcast_reader_receive(t.r, big, sizeof big, t.m), (int)len);
             ck_assert_uint_eq(seq_check(seq, big, len), len);
         }
-        ck_assert_uint_eq(bcast_message_user_defined(m), seq);
+        ck_assert_uint_eq(bcast_message_user_defined(t.m), seq);
     }
-    bcast_message_free(m);
-    bcast_reader_close(r);
-    bcast_writer_close(w);
-    chan_free(&c);
+    rig_close(&t);
 }
 END_TEST
 
 START_TEST(test_ebusy)
 {
-    struct chan c = chan_alloc(1024, 0);
-    struct bcast_writer *w = chan_writer(&c);
-    struct bcast_reader *r = chan_reader(&c);
+    struct rig t = rig_open(1024);
     uint8_t buf[16];
     void *p = NULL, *q = NULL;
 
-    ck_assert_int_eq(bcast_writer_claim(w, 5, 1, 0, &p), 0);
-    snap(&c);
-    ck_assert_int_eq(bcast_writer_claim(w, 5, 2, 0, &q), -EBUSY);
+    ck_assert_int_eq(bcast_writer_claim(t.w, 5, 1, 0, &p), 0);
+    snap(&t.c);
+    ck_assert_int_eq(bcast_writer_claim(t.w, 5, 2, 0, &q), -EBUSY);
     ck_assert_ptr_null(q);
-    ck_assert_int_eq(bcast_writer_claim(w, 0, 2, BCAST_MORE, &q), -EBUSY);
-    ck_assert_int_eq(bcast_writer_send(w, "x", 1, 2, 0), -EBUSY);
-    ck_assert_int_eq(bcast_writer_send(w, NULL, 0, 2, 0), -EBUSY);
-    ck_assert_int_eq(bcast_writer_heartbeat(w, 2), -EBUSY);
-    ck_assert_int_eq(bcast_writer_set_reserve(w, 64), -EBUSY);
-    ck_assert_int_eq(bcast_writer_set_reserve(w, 0), -EBUSY);
-    assert_unchanged(&c);
+    ck_assert_int_eq(bcast_writer_claim(t.w, 0, 2, BCAST_MORE, &q), -EBUSY);
+    ck_assert_int_eq(bcast_writer_send(t.w, "x", 1, 2, 0), -EBUSY);
+    ck_assert_int_eq(bcast_writer_send(t.w, NULL, 0, 2, 0), -EBUSY);
+    ck_assert_int_eq(bcast_writer_heartbeat(t.w, 2), -EBUSY);
+    ck_assert_int_eq(bcast_writer_set_reserve(t.w, 64), -EBUSY);
+    ck_assert_int_eq(bcast_writer_set_reserve(t.w, 0), -EBUSY);
+    assert_unchanged(&t.c);
     /* the open claim is still the first one */
     memcpy(p, "first", 5);
-    ck_assert_int_eq(bcast_writer_commit(w), 0);
-    ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, NULL), 5);
+    ck_assert_int_eq(bcast_writer_commit(t.w), 0);
+    ck_assert_int_eq(bcast_reader_receive(t.r, buf, sizeof buf, NULL), 5);
     ck_assert_mem_eq(buf, "first", 5);
-    ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, NULL), -EAGAIN);
+    ck_assert_int_eq(bcast_reader_receive(t.r, buf, sizeof buf, NULL), -EAGAIN);
     /* and everything works again */
-    ck_assert_int_eq(bcast_writer_set_reserve(w, 64), 0);
-    ck_assert_int_eq(bcast_writer_heartbeat(w, 2), 0);
-    ck_assert_int_eq(bcast_writer_send(w, "x", 1, 2, 0), 0);
+    ck_assert_int_eq(bcast_writer_set_reserve(t.w, 64), 0);
+    ck_assert_int_eq(bcast_writer_heartbeat(t.w, 2), 0);
+    ck_assert_int_eq(bcast_writer_send(t.w, "x", 1, 2, 0), 0);
     /* the same after an abort */
-    ck_assert_int_eq(bcast_writer_claim(w, 5, 1, 0, &p), 0);
-    ck_assert_int_eq(bcast_writer_send(w, "x", 1, 2, 0), -EBUSY);
-    ck_assert_int_eq(bcast_writer_abort(w), 0);
-    ck_assert_int_eq(bcast_writer_send(w, "y", 1, 2, 0), 0);
-    bcast_reader_close(r);
-    bcast_writer_close(w);
-    chan_free(&c);
+    ck_assert_int_eq(bcast_writer_claim(t.w, 5, 1, 0, &p), 0);
+    ck_assert_int_eq(bcast_writer_send(t.w, "x", 1, 2, 0), -EBUSY);
+    ck_assert_int_eq(bcast_writer_abort(t.w), 0);
+    ck_assert_int_eq(bcast_writer_send(t.w, "y", 1, 2, 0), 0);
+    rig_close(&t);
 }
 END_TEST
 
 START_TEST(test_commit_abort_without_claim)
 {
-    struct chan c = chan_alloc(1024, 0);
-    struct bcast_writer *w = chan_writer(&c);
+    struct rig t = rig_writer(1024);
     void *p;
 
-    snap(&c);
-    ck_assert_int_eq(bcast_writer_commit(w), -EINVAL);
-    ck_assert_int_eq(bcast_writer_abort(w), -EINVAL);
-    assert_unchanged(&c);
-    ck_assert_int_eq(bcast_writer_claim(w, 3, 0, 0, &p), 0);
-    ck_assert_int_eq(bcast_writer_commit(w), 0);
-    snap(&c);
-    ck_assert_int_eq(bcast_writer_commit(w), -EINVAL);
-    ck_assert_int_eq(bcast_writer_abort(w), -EINVAL);
-    ck_assert_int_eq(bcast_writer_claim(w, 3, 0, 0, &p), 0);
-    ck_assert_int_eq(bcast_writer_abort(w), 0);
-    ck_assert_int_eq(bcast_writer_abort(w), -EINVAL);
-    ck_assert_int_eq(bcast_writer_commit(w), -EINVAL);
-    ck_assert_int_eq(bcast_writer_send(w, "a", 1, 0, 0), 0);
-    ck_assert_int_eq(bcast_writer_commit(w), -EINVAL);
-    ck_assert_uint_eq(bcast_writer_position(w), 16 + 16 + 16);
-    bcast_writer_close(w);
-    chan_free(&c);
+    snap(&t.c);
+    ck_assert_int_eq(bcast_writer_commit(t.w), -EINVAL);
+    ck_assert_int_eq(bcast_writer_abort(t.w), -EINVAL);
+    assert_unchanged(&t.c);
+    ck_assert_int_eq(bcast_writer_claim(t.w, 3, 0, 0, &p), 0);
+    ck_assert_int_eq(bcast_writer_commit(t.w), 0);
+    snap(&t.c);
+    ck_assert_int_eq(bcast_writer_commit(t.w), -EINVAL);
+    ck_assert_int_eq(bcast_writer_abort(t.w), -EINVAL);
+    ck_assert_int_eq(bcast_writer_claim(t.w, 3, 0, 0, &p), 0);
+    ck_assert_int_eq(bcast_writer_abort(t.w), 0);
+    ck_assert_int_eq(bcast_writer_abort(t.w), -EINVAL);
+    ck_assert_int_eq(bcast_writer_commit(t.w), -EINVAL);
+    ck_assert_int_eq(bcast_writer_send(t.w, "a", 1, 0, 0), 0);
+    ck_assert_int_eq(bcast_writer_commit(t.w), -EINVAL);
+    ck_assert_uint_eq(bcast_writer_position(t.w), 16 + 16 + 16);
+    rig_close(&t);
 }
 END_TEST
 
 START_TEST(test_set_reserve)
 {
-    struct chan c = chan_alloc(1024, 0);
-    struct bcast_writer *w = chan_writer(&c);
+    struct rig t = rig_writer(1024);
     static const size_t bad[] = {1, 4, 7, 12, 520, 1024, 2048, SIZE_MAX};
     static const size_t good[] = {0, 8, 16, 504, 512};
 
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        ck_assert_msg(bcast_writer_set_reserve(w, bad[i]) == -EINVAL, "reserve %zu", bad[i]);
+        ck_assert_msg(bcast_writer_set_reserve(t.w, bad[i]) == -EINVAL, "reserve %zu", bad[i]);
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
-        uint64_t before = hdr_claimed(&c), pos = bcast_writer_position(w);
+        uint64_t before = hdr_claimed(&t.c), pos = bcast_writer_position(t.w);
 
-        ck_assert_int_eq(bcast_writer_set_reserve(w, good[i]), 0);
+        ck_assert_int_eq(bcast_writer_set_reserve(t.w, good[i]), 0);
         /* setting it publishes nothing */
-        ck_assert_uint_eq(hdr_claimed(&c), before);
+        ck_assert_uint_eq(hdr_claimed(&t.c), before);
         /* the next frame past the frontier publishes end + reserve */
-        while (hdr_claimed(&c) == before) {
-            ck_assert_int_eq(bcast_writer_send(w, NULL, 0, 0, 0), 0);
+        while (hdr_claimed(&t.c) == before) {
+            ck_assert_int_eq(bcast_writer_send(t.w, NULL, 0, 0, 0), 0);
             pos += 8;
         }
-        ck_assert_uint_eq(hdr_claimed(&c), pos + good[i]);
+        ck_assert_uint_eq(hdr_claimed(&t.c), pos + good[i]);
     }
-    bcast_writer_close(w);
-    chan_free(&c);
+    rig_close(&t);
 }
 END_TEST
 
 START_TEST(test_close_commits_claim)
 {
-    struct chan c = chan_alloc(1024, 0);
-    struct bcast_writer *w = chan_writer(&c);
-    struct bcast_reader *r = chan_reader(&c);
-    struct bcast_message *m = bcast_message_new();
+    struct rig t = rig_open(1024);
     uint8_t buf[32];
     void *p;
 
-    ck_assert_int_eq(bcast_writer_send(w, "a", 1, 1, BCAST_MORE), 0);
-    ck_assert_int_eq(bcast_writer_claim(w, 9, 77, 0, &p), 0);
+    ck_assert_int_eq(bcast_writer_send(t.w, "a", 1, 1, BCAST_MORE), 0);
+    ck_assert_int_eq(bcast_writer_claim(t.w, 9, 77, 0, &p), 0);
     memcpy(p, "committed", 9);
-    bcast_writer_close(w);
-    ck_assert_uint_eq(hdr_producer(&c), 16 + 24);
-    ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, m), 1);
-    ck_assert_int_eq(bcast_message_flags(m), BCAST_MORE);
-    ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, m), 9);
+    bcast_writer_close(t.w);
+    t.w = NULL;
+    ck_assert_uint_eq(hdr_producer(&t.c), 16 + 24);
+    ck_assert_int_eq(bcast_reader_receive(t.r, buf, sizeof buf, t.m), 1);
+    ck_assert_int_eq(bcast_message_flags(t.m), BCAST_MORE);
+    ck_assert_int_eq(bcast_reader_receive(t.r, buf, sizeof buf, t.m), 9);
     ck_assert_mem_eq(buf, "committed", 9);
-    ck_assert_uint_eq(bcast_message_user_defined(m), 77);
-    ck_assert_int_eq(bcast_message_flags(m), BCAST_CONTINUATION);
-    ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, m), -EAGAIN);
-    bcast_message_free(m);
-    bcast_reader_close(r);
-    chan_free(&c);
+    ck_assert_uint_eq(bcast_message_user_defined(t.m), 77);
+    ck_assert_int_eq(bcast_message_flags(t.m), BCAST_CONTINUATION);
+    ck_assert_int_eq(bcast_reader_receive(t.r, buf, sizeof buf, t.m), -EAGAIN);
+    rig_close(&t);
 }
 END_TEST
 
@@ -560,20 +541,14 @@ END_TEST
 
 START_TEST(test_join_bad_header)
 {
-    for (unsigned k = 0;; k++) {
-        struct chan c = chan_alloc(1024, 0);
-        struct bcast_writer *w = chan_writer(&c), *w2 = SENTINEL;
-        const char *what;
-        int want, rc;
+    struct chan c;
+    const char *what;
+    int want;
 
-        for (int i = 0; i < 9; i++)
-            ck_assert_int_eq(bcast_writer_send(w, "abc", 3, 0, 0), 0);
-        bcast_writer_close(w);
-        want = bad_header(&c, k, &what);
-        if (want == 1) {
-            chan_free(&c);
-            break;
-        }
+    for (unsigned k = 0; (want = bad_channel(&c, k, 9, &what)) != 1; k++) {
+        struct bcast_writer *w2 = SENTINEL;
+        int rc;
+
         snap(&c);
         rc = bcast_writer_join(c.mem, c.size, &w2);
         ck_assert_msg(rc == want, "%s: join gave %d, not %d", what, rc, want);
@@ -607,73 +582,67 @@ END_TEST
 START_TEST(test_create_replaces_channel)
 {
     /* create over a live channel starts it again at 0 */
-    struct chan c = chan_alloc(1024, 0);
-    struct bcast_writer *w = chan_writer(&c);
+    struct rig t = rig_writer(1024);
     struct bcast_reader *r;
     uint8_t buf[8];
 
     for (int i = 0; i < 300; i++)
-        ck_assert_int_eq(bcast_writer_send(w, "abcdefgh", 8, 0, 0), 0);
-    bcast_writer_close(w);
-    w = chan_writer(&c);
-    ck_assert_uint_eq(hdr_producer(&c), 0);
-    ck_assert_uint_eq(hdr_claimed(&c), 0);
-    ck_assert_uint_eq(hdr_lap(&c), 0);
-    r = chan_reader(&c);
+        ck_assert_int_eq(bcast_writer_send(t.w, "abcdefgh", 8, 0, 0), 0);
+    bcast_writer_close(t.w);
+    t.w = chan_writer(&t.c);
+    ck_assert_uint_eq(hdr_producer(&t.c), 0);
+    ck_assert_uint_eq(hdr_claimed(&t.c), 0);
+    ck_assert_uint_eq(hdr_lap(&t.c), 0);
+    r = chan_reader(&t.c);
     ck_assert_uint_eq(bcast_reader_position(r), 0);
-    ck_assert_int_eq(bcast_writer_send(w, "new", 3, 0, 0), 0);
+    ck_assert_int_eq(bcast_writer_send(t.w, "new", 3, 0, 0), 0);
     ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, NULL), 3);
     ck_assert_mem_eq(buf, "new", 3);
     bcast_reader_close(r);
-    bcast_writer_close(w);
-    chan_free(&c);
+    rig_close(&t);
 }
 END_TEST
 
 START_TEST(test_position)
 {
-    struct chan c = chan_alloc(256, 0);
-    struct bcast_writer *w = chan_writer(&c);
+    struct rig t = rig_writer(256);
     uint64_t pos = 0;
     void *p;
 
     for (uint64_t seq = 0; seq < 1000; seq++) {
-        size_t len = seq_len(seq, bcast_writer_mtu(w));
-        uint64_t end = frame_place(pos, frame_len(len), c.cap) + frame_len(len);
+        size_t len = seq_len(seq, bcast_writer_mtu(t.w));
+        uint64_t end = frame_place(pos, frame_len(len), t.c.cap) + frame_len(len);
 
         switch (seq % 4) {
         case 0:
-            send_seq(w, seq, len);
+            send_seq(t.w, seq, len);
             break;
         case 1:
-            ck_assert_int_eq(bcast_writer_claim(w, len, 0, 0, &p), 0);
-            ck_assert_uint_eq(bcast_writer_position(w), pos); /* not before the commit */
-            ck_assert_int_eq(bcast_writer_commit(w), 0);
+            ck_assert_int_eq(bcast_writer_claim(t.w, len, 0, 0, &p), 0);
+            ck_assert_uint_eq(bcast_writer_position(t.w), pos); /* not before the commit */
+            ck_assert_int_eq(bcast_writer_commit(t.w), 0);
             break;
         case 2:
-            ck_assert_int_eq(bcast_writer_claim(w, len, 0, 0, &p), 0);
-            ck_assert_uint_eq(bcast_writer_position(w), pos);
-            ck_assert_int_eq(bcast_writer_abort(w), 0);
+            ck_assert_int_eq(bcast_writer_claim(t.w, len, 0, 0, &p), 0);
+            ck_assert_uint_eq(bcast_writer_position(t.w), pos);
+            ck_assert_int_eq(bcast_writer_abort(t.w), 0);
             break;
         default:
-            ck_assert_int_eq(bcast_writer_heartbeat(w, 1), 0);
-            end = frame_place(pos, 8, c.cap) + 8;
+            ck_assert_int_eq(bcast_writer_heartbeat(t.w, 1), 0);
+            end = frame_place(pos, 8, t.c.cap) + 8;
             break;
         }
         pos = end;
-        ck_assert_uint_eq(bcast_writer_position(w), pos);
-        ck_assert_uint_eq(hdr_producer(&c), pos);
+        ck_assert_uint_eq(bcast_writer_position(t.w), pos);
+        ck_assert_uint_eq(hdr_producer(&t.c), pos);
     }
-    bcast_writer_close(w);
-    chan_free(&c);
+    rig_close(&t);
 }
 END_TEST
 
-Suite *writer_suite(void);
-Suite *writer_suite(void)
+SUITE(writer)
 {
-    Suite *s = suite_create("writer");
-    TCase *tc = tcase_create("create");
+    TCase *tc = suite_case(s, "create", 0);
 
     tcase_add_test(tc, test_create_einval);
     tcase_add_test(tc, test_create_capacities);
@@ -683,9 +652,8 @@ Suite *writer_suite(void)
     tcase_add_test(tc, test_null_arguments);
     tcase_add_test(tc, test_mtu_values);
     tcase_add_test(tc, test_mtu_large_capacity);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("claim");
+    tc = suite_case(s, "claim", 0);
     tcase_add_test(tc, test_emsgsize);
     tcase_add_test(tc, test_flags_einval);
     tcase_add_test(tc, test_claim_commit);
@@ -694,15 +662,10 @@ Suite *writer_suite(void)
     tcase_add_test(tc, test_set_reserve);
     tcase_add_test(tc, test_close_commits_claim);
     tcase_add_test(tc, test_position);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("join");
+    tc = suite_case(s, "join", 0);
     tcase_add_test(tc, test_join_resumes);
     tcase_add_test(tc, test_join_einval);
     tcase_add_test(tc, test_join_bad_header);
     tcase_add_test(tc, test_join_ready_again);
-    suite_add_tcase(s, tc);
-    return s;
 }
-
-CORE_SUITE_MAIN(writer_suite)

@@ -1,12 +1,16 @@
 /*
- * Helpers shared by the Check suites of the in-memory API (tests/core.mk):
- * channel memory, header pokes at the FORMAT.md offsets, a model of where
- * the writer places frames, and payloads that derive from a sequence number.
+ * Helpers shared by the Check suites (those of the in-memory API in
+ * tests/core.mk, and check_mmap, check_stress and check_bulk_overrun):
+ * channel memory, a channel with a writer and a reader on it (struct rig),
+ * header pokes at the FORMAT.md offsets, a model of where the writer
+ * places frames, and payloads that derive from a sequence number.
  *
  * SPDX-License-Identifier: MIT
  */
 #ifndef BCAST_CORE_HELPERS_H
 #define BCAST_CORE_HELPERS_H
+
+#include "suite-main.h"
 
 #include <bcast.h>
 #include <check.h>
@@ -40,6 +44,7 @@ struct chan {
     uint8_t *mem;
     size_t size;
     size_t cap;
+    size_t guard; /* chan_alloc_guarded: PROT_NONE bytes right after the channel */
 };
 
 static inline size_t round_up(size_t n, size_t to)
@@ -60,6 +65,7 @@ static inline struct chan chan_alloc(size_t cap, int fill)
 
     c.cap = cap;
     c.size = bcast_channel_size(cap);
+    c.guard = 0;
     ck_assert_uint_ne(c.size, 0);
     c.mem = aligned_alloc(BCAST_ALIGNMENT, round_up(c.size, BCAST_ALIGNMENT));
     ck_assert_ptr_nonnull(c.mem);
@@ -74,11 +80,11 @@ static inline void chan_free(struct chan *c)
 }
 
 /*
- * Memory for a channel whose data section ends where a PROT_NONE page
- * begins, so that any read past the channel faults.  Free with
- * chan_free_guarded.
+ * Memory for a channel (zeroed) whose data section ends where PROT_NONE
+ * pages begin, so that any read past the channel faults: at least guard
+ * bytes of them, and at least one page.  Free with chan_free_guarded.
  */
-static inline struct chan chan_alloc_guarded(size_t cap)
+static inline struct chan chan_alloc_guarded(size_t cap, size_t guard)
 {
     const size_t page = (size_t)sysconf(_SC_PAGESIZE);
     struct chan c;
@@ -87,10 +93,12 @@ static inline struct chan chan_alloc_guarded(size_t cap)
 
     c.cap = cap;
     c.size = bcast_channel_size(cap);
+    ck_assert_uint_ne(c.size, 0);
+    c.guard = guard > page ? round_up(guard, page) : page;
     span = round_up(c.size, page);
-    map = mmap(NULL, span + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    map = mmap(NULL, span + c.guard, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     ck_assert_ptr_ne(map, MAP_FAILED);
-    ck_assert_int_eq(mprotect(map + span, page, PROT_NONE), 0);
+    ck_assert_int_eq(mprotect(map + span, c.guard, PROT_NONE), 0);
     c.mem = map + span - c.size;
     ck_assert_uint_eq((uintptr_t)c.mem % BCAST_ALIGNMENT, 0);
     return c;
@@ -101,7 +109,7 @@ static inline void chan_free_guarded(struct chan *c)
     const size_t page = (size_t)sysconf(_SC_PAGESIZE);
     size_t span = round_up(c->size, page);
 
-    munmap(c->mem + c->size - span, span + page);
+    munmap(c->mem + c->size - span, span + c->guard);
     c->mem = NULL;
 }
 
@@ -122,6 +130,49 @@ static inline struct bcast_reader *chan_reader(struct chan *c)
     ck_assert_int_eq(bcast_reader_open(c->mem, c->size, &r), 0);
     ck_assert_ptr_nonnull(r);
     return r;
+}
+
+/*
+ * What most tests start from: a zeroed channel of capacity cap and a
+ * writer on it (default reserve, no metadata), rig_writer(); rig_open()
+ * adds a reader at position 0 and a message handle.  rig_close() closes
+ * what is open and frees the channel; a test that closes one of them
+ * itself sets it to NULL.
+ */
+struct rig {
+    struct chan c;
+    struct bcast_writer *w;
+    struct bcast_reader *r;
+    struct bcast_message *m;
+};
+
+static inline struct rig rig_writer(size_t cap)
+{
+    struct rig t;
+
+    t.c = chan_alloc(cap, 0);
+    t.w = chan_writer(&t.c);
+    t.r = NULL;
+    t.m = NULL;
+    return t;
+}
+
+static inline struct rig rig_open(size_t cap)
+{
+    struct rig t = rig_writer(cap);
+
+    t.r = chan_reader(&t.c);
+    t.m = bcast_message_new();
+    ck_assert_ptr_nonnull(t.m);
+    return t;
+}
+
+static inline void rig_close(struct rig *t)
+{
+    bcast_message_free(t->m);
+    bcast_reader_close(t->r);
+    bcast_writer_close(t->w);
+    chan_free(&t->c);
 }
 
 /* little-endian fields of the channel memory */
@@ -317,22 +368,25 @@ static inline int bad_header(struct chan *c, unsigned k, const char **what)
     }
 }
 
-/* run a suite: exit 0 when every test passed, 1 when one failed, 99 when broken */
-#define CORE_SUITE_MAIN(suite_fn)                                    \
-    int main(void)                                                   \
-    {                                                                \
-        Suite *s = suite_fn();                                       \
-        SRunner *sr;                                                 \
-        int failed;                                                  \
-        if (!s)                                                      \
-            return 99;                                               \
-        sr = srunner_create(s);                                      \
-        if (!sr)                                                     \
-            return 99;                                               \
-        srunner_run_all(sr, CK_ENV);                                 \
-        failed = srunner_ntests_failed(sr);                          \
-        srunner_free(sr);                                            \
-        return failed ? 1 : 0;                                       \
-    }
+/*
+ * bad_header on a channel of its own: *c becomes a channel of capacity
+ * 1024 holding n three-byte messages, with no writer and its header
+ * damaged in way k.  When k is past the last way *c is freed again.
+ */
+static inline int bad_channel(struct chan *c, unsigned k, int n, const char **what)
+{
+    struct bcast_writer *w;
+    int want;
+
+    *c = chan_alloc(1024, 0);
+    w = chan_writer(c);
+    for (int i = 0; i < n; i++)
+        ck_assert_int_eq(bcast_writer_send(w, "abc", 3, 0, 0), 0);
+    bcast_writer_close(w);
+    want = bad_header(c, k, what);
+    if (want == 1)
+        chan_free(c);
+    return want;
+}
 
 #endif /* BCAST_CORE_HELPERS_H */

@@ -1,9 +1,7 @@
 # check_mmap: file-backed channels (src/mmap.c) in /dev/shm, with fork()ed
 # writers and readers, the writer lock, bad files, mlock, and the channel
 # files written by the Rust crate (tests/fixtures, described in its README).
-check_PROGRAMS += tests/check_mmap
-TESTS += tests/check_mmap
-tests_check_mmap_SOURCES = tests/check_mmap.c
+CHECK_SUITES += tests/check_mmap
 tests_check_mmap_CPPFLAGS = $(AM_CPPFLAGS) -DFIXTURES_DIR='"$(abs_top_srcdir)/tests/fixtures"'
 tests_check_mmap_CFLAGS = $(SUITECFLAGS)
 tests_check_mmap_LDADD = $(SUITELIBS)

@@ -1,8 +1,16 @@
-# Check suites, one binary per area.  Each area adds itself in its own
-# fragment; the shared settings are here:
-#   tests_foo_CFLAGS = $(SUITECFLAGS)
-#   tests_foo_LDADD = $(SUITELIBS)
-#   tests_foo_LDFLAGS = $(SUITELDFLAGS)
+# Check suites, one binary per area.  Each area adds its suite in its own
+# fragment, built from tests/<name>.c (automake's default source) with the
+# shared settings here, and make check runs it:
+#   CHECK_SUITES += tests/check_foo
+#   tests_check_foo_CFLAGS = $(SUITECFLAGS)
+#   tests_check_foo_LDADD = $(SUITELIBS)
+#   tests_check_foo_LDFLAGS = $(SUITELDFLAGS)
 SUITECFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -I$(top_srcdir)/tests
 SUITELIBS = $(BCAST_LIB) $(CHECK_LIBS) $(TEST_LIBS)
 SUITELDFLAGS = -no-install
+CHECK_SUITES =
+check_PROGRAMS += $(CHECK_SUITES)
+TESTS += $(CHECK_SUITES)
+# every suite's main(); per-test directories for the suites that make files;
+# the CPUs of the suites that run a writer and readers side by side
+noinst_HEADERS += tests/suite-main.h tests/test-dirs.h tests/cpus.h

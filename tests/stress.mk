@@ -1,9 +1,7 @@
 # The torture test: one writer, readers on every read path, threads and
 # processes, rings small enough to lap.  STRESS_SECONDS (environment or make
 # variable) is the run time of the whole suite; see tests/check_stress.c.
-check_PROGRAMS += tests/check_stress
-TESTS += tests/check_stress
-tests_check_stress_SOURCES = tests/check_stress.c
+CHECK_SUITES += tests/check_stress
 tests_check_stress_CFLAGS = $(SUITECFLAGS)
 tests_check_stress_LDADD = $(SUITELIBS)
 tests_check_stress_LDFLAGS = $(SUITELDFLAGS)
