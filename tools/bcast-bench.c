@@ -327,6 +327,9 @@ static int cmd_rtt(void)
     print_lat("bcast", lib, nl, floor_p50);
     bcast_writer_close(wa);
     bcast_reader_close(rb);
+    free(s.mem_a); /* heap channels (threads); NULL with --shm */
+    free(s.mem_b);
+    munmap(s.pp, sizeof *s.pp);
     free(lib);
     free(flr);
     return 0;
