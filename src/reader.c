@@ -20,6 +20,15 @@ static int check_channel(const void *mem, size_t size, uint64_t *capacity)
     return rc < 0 ? rc : bcast__header_check(mem);
 }
 
+/* the bounds of the ring core's fast reads (src/ring.h): open, or closed
+   while a filter is set (filtered reads take the general path) */
+static void fast_bounds(struct bcast_reader *r, int open)
+{
+    r->fast_max = open ? BCAST__FAST_MAX + 1 : 0;
+    r->fast16 = open ? 32 - 16 + 1 : 0;
+    r->next_max = open ? BCAST__PAD : 0;
+}
+
 static int reader_new(const void *mem, uint64_t capacity, uint64_t position,
                       struct bcast_reader **out)
 {
@@ -38,8 +47,7 @@ static int reader_new(const void *mem, uint64_t capacity, uint64_t position,
     position &= ~(uint64_t)7;
     r->position = position;
     r->producer = position; /* forces a producer load on the first read */
-    r->fast_max = BCAST__FAST_MAX + 1;
-    r->next_max = BCAST__PAD;
+    fast_bounds(r, 1);
     /* the poll message's channel words never change; a fast poll fills
        only payload, position and header */
     r->poll_msg.base = mem;
@@ -202,9 +210,7 @@ BCAST_EXPORT void bcast_reader_set_filter(struct bcast_reader *r, bcast_filter k
         return;
     r->filter = keep;
     r->filter_ctx = keep ? ctx : NULL;
-    /* filtered reads take the general path */
-    r->fast_max = keep ? 0 : BCAST__FAST_MAX + 1;
-    r->next_max = keep ? 0 : BCAST__PAD;
+    fast_bounds(r, !keep);
 }
 
 BCAST_EXPORT ssize_t bcast_reader_read_bulk(struct bcast_reader *r, void *buf, size_t cap,

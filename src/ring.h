@@ -118,6 +118,7 @@ struct bcast_reader {
     bcast_filter filter;
     void *filter_ctx;
     uint64_t fast_max;     /* receive: BCAST__FAST_MAX + 1, or 0 while a filter is set */
+    uint64_t fast16;       /* receive: 17 (16 to 32 bytes when len - 16 < fast16), or 0 likewise */
     uint64_t next_max;     /* next: BCAST__PAD, or 0 while a filter is set */
     uint64_t fast_end;     /* receive: frames at ring offsets below it never reach the ring end */
     /* cold */

@@ -1081,12 +1081,65 @@ static int keep_none(uint32_t user, void *ctx)
     return 0;
 }
 
+static int count_calls(const struct bcast_message *m, void *ctx)
+{
+    uint32_t *users = ctx;
+
+    users[++users[0]] = bcast_message_user_defined(m);
+    return 0;
+}
+
+/* the filtered read of loop iteration api: 0 next, 1 receive, 2 receive
+   with a message, 3 poll of one; the kept message's user_defined in *user,
+   its payload checked against its sequence number (= user_defined) */
+static int filtered_read(struct rig *t, int api, uint32_t *user, size_t *len_out)
+{
+    uint8_t buf[64];
+    uint32_t users[2] = {0};
+    ssize_t len;
+    int rc;
+
+    switch (api) {
+    case 0:
+        if ((rc = bcast_reader_next(t->r, t->m)) == 0) {
+            *user = bcast_message_user_defined(t->m);
+            *len_out = bcast_message_len(t->m);
+        }
+        return rc;
+    case 1:
+    case 2:
+        len = bcast_reader_receive(t->r, buf, sizeof buf, api == 2 ? t->m : NULL);
+        if (len < 0)
+            return (int)len;
+        *len_out = (size_t)len;
+        if (api == 2) {
+            ck_assert_uint_eq(bcast_message_len(t->m), (size_t)len);
+            *user = bcast_message_user_defined(t->m);
+            /* a heartbeat's payload is empty; others carry their sequence */
+            if (*user < 1000)
+                ck_assert_uint_eq(seq_check(*user, buf, (size_t)len), (size_t)len);
+        } else {
+            *user = UINT32_MAX; /* receive without a message: matched by length */
+        }
+        return 0;
+    default:
+        rc = bcast_reader_poll(t->r, count_calls, users, 1);
+        if (rc == 1) {
+            *user = users[1];
+            *len_out = SIZE_MAX; /* the handler records user_defined only */
+        }
+        return rc == 1 ? 0 : rc == 0 ? -EAGAIN : rc;
+    }
+}
+
+/* every read API, sizes 0 to 40 bytes: the filter decides for each of them */
 START_TEST(test_filter_sees_every_frame_but_padding)
 {
     const size_t cap = 256;
     struct rig t = rig_open(cap);
     struct frec f = {{0}, 0, 0};
-    uint32_t sent[512], kept[512];
+    uint32_t sent[512], kept[512], user;
+    size_t sent_len[512], kept_len[512], len_read;
     unsigned nsent = 0, nkept = 0, got = 0, paddings = 0;
     uint64_t pos = 0;
     void *p;
@@ -1102,6 +1155,7 @@ START_TEST(test_filter_sees_every_frame_but_padding)
             ck_assert_int_eq(bcast_writer_heartbeat(t.w, 1000 + i), 0);
             at = frame_place(pos, 8, cap);
             len = 0;
+            sent_len[nsent] = 0;
             sent[nsent++] = 1000 + i;
         } else if (i % 7 == 0) {
             /* aborted: a padding frame that must not reach the filter */
@@ -1109,39 +1163,41 @@ START_TEST(test_filter_sees_every_frame_but_padding)
             ck_assert_int_eq(bcast_writer_abort(t.w), 0);
         } else {
             send_seq(t.w, i, len);
+            sent_len[nsent] = len;
             sent[nsent++] = i;
         }
         pos = at + frame_len(len);
         if (i % 2 == 0) { /* never more than a lap behind */
             int rc;
-            while ((rc = bcast_reader_next(t.r, t.m)) == 0)
-                kept[got++] = bcast_message_user_defined(t.m);
+            while ((rc = filtered_read(&t, _i, &user, &len_read)) == 0) {
+                kept_len[got] = len_read;
+                kept[got++] = user;
+            }
             ck_assert_int_eq(rc, -EAGAIN);
         }
     }
-    while (bcast_reader_next(t.r, t.m) == 0)
-        kept[got++] = bcast_message_user_defined(t.m);
+    while (filtered_read(&t, _i, &user, &len_read) == 0) {
+        kept_len[got] = len_read;
+        kept[got++] = user;
+    }
     ck_assert_uint_gt(paddings, 5);
     /* the filter saw each non-padding frame once, in order, heartbeats included */
     ck_assert_uint_eq(f.n, nsent);
     for (unsigned i = 0; i < nsent; i++)
         ck_assert_uint_eq(f.seen[i], sent[i]);
     for (unsigned i = 0; i < nsent; i++)
-        if (sent[i] % 2 == 0)
-            ck_assert_uint_eq(kept[nkept++], sent[i]);
+        if (sent[i] % 2 == 0) {
+            if (kept[nkept] != UINT32_MAX)
+                ck_assert_uint_eq(kept[nkept], sent[i]);
+            if (kept_len[nkept] != SIZE_MAX)
+                ck_assert_uint_eq(kept_len[nkept], sent_len[i]);
+            nkept++;
+        }
     ck_assert_uint_eq(got, nkept);
     ck_assert_uint_eq(bcast_reader_position(t.r), pos);
     rig_close(&t);
 }
 END_TEST
-
-static int count_calls(const struct bcast_message *m, void *ctx)
-{
-    uint32_t *users = ctx;
-
-    users[++users[0]] = bcast_message_user_defined(m);
-    return 0;
-}
 
 START_TEST(test_filter_calls)
 {
@@ -1589,7 +1645,7 @@ SUITE(reader)
     tcase_add_loop_test(tc, test_damaged_memory, 0, 4);
 
     tc = suite_case(s, "delivery", 0);
-    tcase_add_test(tc, test_filter_sees_every_frame_but_padding);
+    tcase_add_loop_test(tc, test_filter_sees_every_frame_but_padding, 0, 4);
     tcase_add_test(tc, test_filter_calls);
     tcase_add_test(tc, test_poll);
     tcase_add_test(tc, test_poll_error_after_messages);

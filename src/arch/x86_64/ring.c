@@ -582,6 +582,25 @@ BCAST_EXPORT int bcast_reader_poll(struct bcast_reader *r, bcast_handler fn, voi
 }
 
 /*
+ * The checks of a frame the fast receive copies, once its length is known
+ * to be at most BCAST__FAST_MAX: committed (inside avail), no longer than
+ * the caller's buffer, and not reaching past the ring end (only frames in
+ * the last frame_len(BCAST__FAST_MAX) bytes of the ring can).  Separate
+ * branches, each one compare (see configure.ac on the GCC parameter).
+ */
+static inline int fast_frame_ok(const struct bcast_reader *r, uint64_t idx, uint64_t fl,
+                                uint64_t flen, size_t cap, uint64_t avail)
+{
+    if (bcast__unlikely(flen > avail))
+        return 0;
+    if (bcast__unlikely(fl > cap))
+        return 0;
+    if (bcast__unlikely(idx >= r->fast_end) && idx + flen > r->capacity)
+        return 0;
+    return 1;
+}
+
+/*
  * The fast eager read: the same frames as the fast lazy read, copied with
  * the inline small copy.  The frontier is checked once, after the header
  * and the payload were both read, against the frame's position (the bound
@@ -603,12 +622,7 @@ static inline ssize_t receive_core(struct bcast_reader *r, void *buf, size_t cap
     flen = bcast__frame_len(fl);
     if (bcast__unlikely(fl >= r->fast_max))
         return GENERAL;
-    if (bcast__unlikely(flen > avail))
-        return GENERAL;
-    if (bcast__unlikely(fl > cap))
-        return GENERAL;
-    /* near the ring end: the frame must not reach past it */
-    if (bcast__unlikely(idx >= r->fast_end) && idx + flen > r->capacity)
+    if (bcast__unlikely(!fast_frame_ok(r, idx, fl, flen, cap, avail)))
         return GENERAL;
     copy_small(buf, data + idx + BCAST__FRAME_HDR, fl);
     smp_rmb(); /* header and payload before the frontier */
@@ -634,20 +648,53 @@ static __attribute__((noinline)) ssize_t receive_msg(struct bcast_reader *r, voi
     return rc;
 }
 
+/* a receive of any other size the fast path takes, or the general one */
+static __attribute__((noinline)) ssize_t receive_other(struct bcast_reader *r, void *buf,
+                                                       size_t cap)
+{
+    uint64_t pos, hdr;
+    ssize_t rc = receive_core(r, buf, cap, &pos, &hdr);
+
+    if (bcast__unlikely(rc == GENERAL))
+        return bcast__receive_slow(r, buf, cap, NULL);
+    return rc;
+}
+
+/*
+ * The receive into a buffer: a leaf function for 16 to 32 bytes, the
+ * common size class, tested with the "no filter" condition in one compare
+ * (fl - 16 < fast16); the other sizes take receive_other, a message to fill
+ * receive_msg.
+ */
 ssize_t bcast__reader_receive(struct bcast_reader *r, void *buf, size_t cap,
                               struct bcast_message *msg)
 {
-    uint64_t pos, hdr;
-    ssize_t rc;
+    const uint8_t *data, *payload;
+    uint64_t pos, idx, hdr, avail, fl, flen;
 
     if (bcast__unlikely(!r || !buf))
         return bcast__receive_slow(r, buf, cap, msg);
     if (msg)
         return receive_msg(r, buf, cap, msg);
-    rc = receive_core(r, buf, cap, &pos, &hdr);
-    if (bcast__unlikely(rc == GENERAL))
+    data = r->data;
+    pos = r->position;
+    idx = pos & r->mask;
+    if (load_head(r, data, pos, idx, &hdr, &avail) < 0)
+        return -EAGAIN;
+    fl = hdr & (BCAST__LEN_MASK | BCAST__PAD); /* padding is >= fast16 + 16 */
+    if (bcast__unlikely(fl - 16 >= r->fast16))
+        return receive_other(r, buf, cap);
+    flen = bcast__frame_len(fl);
+    if (bcast__unlikely(!fast_frame_ok(r, idx, fl, flen, cap, avail)))
         return bcast__receive_slow(r, buf, cap, NULL);
-    return rc;
+    payload = data + idx + BCAST__FRAME_HDR;
+    copy16(buf, payload);
+    copy16((uint8_t *)buf + fl - 16, payload + fl - 16);
+    smp_rmb(); /* header and payload before the frontier */
+    if (bcast__unlikely(ld64(D_CLAIMED(data)) - pos > r->capacity))
+        return -ENOBUFS;
+    r->position = pos + flen;
+    return (ssize_t)fl;
 }
 
 BCAST_EXPORT ssize_t bcast_reader_receive(struct bcast_reader *r, void *buf, size_t cap,
