@@ -14,6 +14,7 @@
 #define _GNU_SOURCE
 #include <bcast.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -138,13 +139,22 @@ struct pingpong {
 
 struct rtt_side {
     struct pingpong *pp;
+    /* --shm: the same lines in a /dev/shm file, written through pp_rw and
+       read through pp_ro, a read-only mapping as a library reader has */
+    struct pingpong *pp_rw, *pp_ro;
     void *mem_a, *mem_b; /* heap channels (threads) */
     size_t size;
     const char *path_a, *path_b; /* files (--shm) */
     uint64_t per_block;
 };
 
-/* block k of the schedule is floor when k is even, library when odd */
+/* block k of the schedule measures kind k % rtt_kinds(): 0 the floor,
+   1 the library, 2 (--shm) the floor read through read-only mappings */
+static int rtt_kinds(void)
+{
+    return o.shm ? 3 : 2;
+}
+
 static void rtt_echo(struct rtt_side *s)
 {
     struct bcast_reader *ra;
@@ -161,13 +171,15 @@ static void rtt_echo(struct rtt_side *s)
                (rc = bcast_writer_join(s->mem_b, s->size, &wb)) < 0) {
         die("rtt echo open", rc);
     }
-    for (int k = 0; k < 2 * o.blocks; k++) {
-        uint64_t n = k < 2 ? RTT_WARMUP : s->per_block, base = (uint64_t)k << 40;
-        if (k % 2 == 0) {
+    for (int k = 0; k < rtt_kinds() * o.blocks; k++) {
+        uint64_t n = k < rtt_kinds() ? RTT_WARMUP : s->per_block, base = (uint64_t)k << 40;
+        if (k % rtt_kinds() != 1) {
+            const struct pingpong *rd = k % rtt_kinds() == 0 ? s->pp : s->pp_ro;
+            struct pingpong *wr = k % rtt_kinds() == 0 ? s->pp : s->pp_rw;
             for (uint64_t i = 1; i <= n; i++) {
-                while (atomic_load_explicit(&s->pp->ping, memory_order_acquire) != base + i)
+                while (atomic_load_explicit(&rd->ping, memory_order_acquire) != base + i)
                     ;
-                atomic_store_explicit(&s->pp->pong, base + i, memory_order_release);
+                atomic_store_explicit(&wr->pong, base + i, memory_order_release);
             }
         } else {
             for (uint64_t i = 0; i < n; i++) {
@@ -192,23 +204,56 @@ static void *rtt_echo_thread(void *arg)
     return NULL;
 }
 
-static void print_lat(const char *name, uint64_t *v, size_t n, uint64_t floor_p50)
+/* one case: percentiles, and p50 over the floor's (and, when floor_ro_p50
+   is not 0, over the read-only floor's as ratio_ro) */
+static void print_lat(const char *name, uint64_t *v, size_t n, uint64_t floor_p50,
+                      uint64_t floor_ro_p50)
 {
     qsort(v, n, sizeof *v, cmp_u64);
     uint64_t p50 = pct(v, n, 50), p90 = pct(v, n, 90), p99 = pct(v, n, 99),
              p999 = pct(v, n, 99.9), max = v[n - 1];
     double ratio = floor_p50 ? (double)p50 / (double)floor_p50 : 1.0;
-    if (o.json)
+    double ratio_ro = floor_ro_p50 ? (double)p50 / (double)floor_ro_p50 : 0.0;
+    char ro[64] = "";
+    if (o.json) {
+        if (floor_ro_p50)
+            snprintf(ro, sizeof ro, ",\"ratio_ro\":%.3f", ratio_ro);
         printf("{\"bench\":\"rtt\",\"case\":\"%s\",\"mode\":\"%s\",\"cpus\":[%d,%d],"
                "\"samples\":%zu,\"p50_ns\":%" PRIu64 ",\"p90_ns\":%" PRIu64
                ",\"p99_ns\":%" PRIu64 ",\"p999_ns\":%" PRIu64 ",\"max_ns\":%" PRIu64
-               ",\"ratio\":%.3f}\n",
+               ",\"ratio\":%.3f%s}\n",
                name, o.shm ? "processes" : "threads", cpu_for(0), cpu_for(1), n, p50, p90, p99,
-               p999, max, ratio);
-    else
+               p999, max, ratio, ro);
+    } else {
+        if (floor_ro_p50)
+            snprintf(ro, sizeof ro, " %8.3f", ratio_ro);
         printf("%-8s %9zu %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %10" PRIu64
-               " %7.3f\n",
-               name, n, p50, p90, p99, p999, max, ratio);
+               " %7.3f%s\n",
+               name, n, p50, p90, p99, p999, max, ratio, ro);
+    }
+}
+
+/* --shm: the floor's lines in a file of dir, mapped writable and read-only */
+static void rtt_floor_file(struct rtt_side *s)
+{
+    char path[256];
+    int fd;
+    void *rw, *ro;
+
+    snprintf(path, sizeof path, "%s/bcast-bench-rtt-floor.%d", o.dir, (int)getpid());
+    fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        die(path, -errno);
+    unlink(path); /* the mappings keep it */
+    if (ftruncate(fd, sizeof(struct pingpong)) < 0)
+        die(path, -errno);
+    rw = mmap(NULL, sizeof(struct pingpong), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    ro = mmap(NULL, sizeof(struct pingpong), PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    if (rw == MAP_FAILED || ro == MAP_FAILED)
+        die(path, -ENOMEM);
+    s->pp_rw = rw;
+    s->pp_ro = ro;
 }
 
 static int cmd_rtt(void)
@@ -217,7 +262,7 @@ static int cmd_rtt(void)
     struct bcast_writer *wa;
     struct bcast_reader *rb;
     char path_a[256], path_b[256];
-    uint64_t *lib, *flr, nl = 0, nf = 0, buf[8];
+    uint64_t *lib, *flr, *fro = NULL, nl = 0, nf = 0, nr = 0, buf[8];
     pthread_t th;
     pid_t child = 0;
     int rc;
@@ -231,6 +276,9 @@ static int cmd_rtt(void)
     memset(s.pp, 0, sizeof *s.pp);
 
     if (o.shm) {
+        rtt_floor_file(&s);
+        if (!(fro = malloc(sizeof *fro * RTT_MEASURED)))
+            die("memory", -ENOMEM);
         snprintf(path_a, sizeof path_a, "%s/bcast-bench-rtt-a.%d", o.dir, (int)getpid());
         snprintf(path_b, sizeof path_b, "%s/bcast-bench-rtt-b.%d", o.dir, (int)getpid());
         s.path_a = path_a;
@@ -271,17 +319,20 @@ static int cmd_rtt(void)
     }
     pin(cpu_for(0));
 
-    for (int k = 0; k < 2 * o.blocks; k++) {
-        uint64_t n = k < 2 ? RTT_WARMUP : s.per_block, base = (uint64_t)k << 40;
-        int keep = k >= 2;
-        if (k % 2 == 0) {
+    for (int k = 0; k < rtt_kinds() * o.blocks; k++) {
+        uint64_t n = k < rtt_kinds() ? RTT_WARMUP : s.per_block, base = (uint64_t)k << 40;
+        int keep = k >= rtt_kinds();
+        if (k % rtt_kinds() != 1) {
+            const struct pingpong *rd = k % rtt_kinds() == 0 ? s.pp : s.pp_ro;
+            struct pingpong *wr = k % rtt_kinds() == 0 ? s.pp : s.pp_rw;
+            uint64_t *out = k % rtt_kinds() == 0 ? flr : fro, *nout = out == flr ? &nf : &nr;
             for (uint64_t i = 1; i <= n; i++) {
                 uint64_t t0 = now_ns();
-                atomic_store_explicit(&s.pp->ping, base + i, memory_order_release);
-                while (atomic_load_explicit(&s.pp->pong, memory_order_acquire) != base + i)
+                atomic_store_explicit(&wr->ping, base + i, memory_order_release);
+                while (atomic_load_explicit(&rd->pong, memory_order_acquire) != base + i)
                     ;
                 if (keep)
-                    flr[nf++] = now_ns() - t0;
+                    out[(*nout)++] = now_ns() - t0;
             }
         } else {
             for (uint64_t i = 0; i < n; i++) {
@@ -318,18 +369,33 @@ static int cmd_rtt(void)
                " each side, first discarded\n",
                o.shm ? "two processes over /dev/shm" : "two threads", cpu_for(0), cpu_for(1),
                o.blocks - 1, s.per_block);
-        printf("%-8s %9s %8s %8s %8s %8s %10s %7s\n", "case", "samples", "p50", "p90", "p99",
-               "p99.9", "max", "ratio");
+        if (o.shm)
+            printf("floor-ro: the floor with each side reading the other's line through a "
+                   "read-only mapping,\nas a reader maps a channel file; ratio-ro: p50 over "
+                   "its p50\n");
+        printf("%-8s %9s %8s %8s %8s %8s %10s %7s%s\n", "case", "samples", "p50", "p90", "p99",
+               "p99.9", "max", "ratio", o.shm ? " ratio-ro" : "");
     }
     qsort(flr, nf, sizeof *flr, cmp_u64);
-    uint64_t floor_p50 = pct(flr, nf, 50);
-    print_lat("floor", flr, nf, floor_p50);
-    print_lat("bcast", lib, nl, floor_p50);
+    uint64_t floor_p50 = pct(flr, nf, 50), floor_ro_p50 = 0;
+    if (fro) {
+        qsort(fro, nr, sizeof *fro, cmp_u64);
+        floor_ro_p50 = pct(fro, nr, 50);
+    }
+    print_lat("floor", flr, nf, floor_p50, 0);
+    print_lat("bcast", lib, nl, floor_p50, floor_ro_p50);
+    if (fro)
+        print_lat("floor-ro", fro, nr, floor_p50, 0);
     bcast_writer_close(wa);
     bcast_reader_close(rb);
     free(s.mem_a); /* heap channels (threads); NULL with --shm */
     free(s.mem_b);
     munmap(s.pp, sizeof *s.pp);
+    if (fro) {
+        munmap(s.pp_rw, sizeof *s.pp_rw);
+        munmap((void *)s.pp_ro, sizeof *s.pp_ro);
+        free(fro);
+    }
     free(lib);
     free(flr);
     return 0;
