@@ -607,31 +607,53 @@ static inline int fast_frame_ok(const struct bcast_reader *r, uint64_t idx, uint
  * of the header, stricter than the payload's): what was read is good only
  * if nothing from the frame's first byte on was overwritten.  A header that
  * looks wrong is never trusted: the general path reads it again and checks
- * the frontier before judging it.  Returns the length, -EAGAIN, -ENOBUFS or
- * GENERAL; *pos_out and *hdr_out describe the frame read.
+ * the frontier before judging it.  The fast reads return the length,
+ * -EAGAIN, -ENOBUFS or GENERAL.
+ *
+ * receive_done: that frontier check after the copy, then the step past the
+ * frame: the length, or -ENOBUFS.
  */
-static inline ssize_t receive_core(struct bcast_reader *r, void *buf, size_t cap,
-                                   uint64_t *pos_out, uint64_t *hdr_out)
+static inline ssize_t receive_done(struct bcast_reader *r, const uint8_t *data, uint64_t pos,
+                                   uint64_t fl, uint64_t flen)
+{
+    smp_rmb(); /* header and payload before the frontier */
+    if (bcast__unlikely(ld64(D_CLAIMED(data)) - pos > r->capacity))
+        return -ENOBUFS;
+    r->position = pos + flen;
+    return (ssize_t)fl;
+}
+
+/* the fast eager read of the frame at the reader's position, its header
+   (hdr) and the bytes committed from there (avail) already loaded */
+static inline ssize_t receive_frame(struct bcast_reader *r, void *buf, size_t cap, uint64_t hdr,
+                                    uint64_t avail)
 {
     const uint8_t *data = r->data;
-    uint64_t pos = r->position, idx = pos & r->mask, hdr, avail, fl, flen;
+    uint64_t pos = r->position, idx = pos & r->mask;
+    uint64_t fl = hdr & (BCAST__LEN_MASK | BCAST__PAD); /* padding is >= fast_max */
+    uint64_t flen = bcast__frame_len(fl);
 
-    if (load_head(r, data, pos, idx, &hdr, &avail) < 0)
-        return -EAGAIN;
-    fl = hdr & (BCAST__LEN_MASK | BCAST__PAD); /* padding is >= fast_max */
-    flen = bcast__frame_len(fl);
     if (bcast__unlikely(fl >= r->fast_max))
         return GENERAL;
     if (bcast__unlikely(!fast_frame_ok(r, idx, fl, flen, cap, avail)))
         return GENERAL;
     copy_small(buf, data + idx + BCAST__FRAME_HDR, fl);
-    smp_rmb(); /* header and payload before the frontier */
-    if (bcast__unlikely(ld64(D_CLAIMED(data)) - pos > r->capacity))
-        return -ENOBUFS;
-    r->position = pos + flen;
+    return receive_done(r, data, pos, fl, flen);
+}
+
+/* the fast eager read from the start; *pos_out and *hdr_out describe the
+   frame read */
+static inline ssize_t receive_core(struct bcast_reader *r, void *buf, size_t cap,
+                                   uint64_t *pos_out, uint64_t *hdr_out)
+{
+    const uint8_t *data = r->data;
+    uint64_t pos = r->position, idx = pos & r->mask, hdr, avail;
+
+    if (load_head(r, data, pos, idx, &hdr, &avail) < 0)
+        return -EAGAIN;
     *pos_out = pos;
     *hdr_out = hdr;
-    return (ssize_t)fl;
+    return receive_frame(r, buf, cap, hdr, avail);
 }
 
 /* a receive that also fills a message */
@@ -648,12 +670,13 @@ static __attribute__((noinline)) ssize_t receive_msg(struct bcast_reader *r, voi
     return rc;
 }
 
-/* a receive of any other size the fast path takes, or the general one */
+/* a receive of any other size the fast path takes, or the general one,
+   once the producer position is loaded (avail); the header is loaded again,
+   after it, so that the caller need not keep it */
 static __attribute__((noinline)) ssize_t receive_other(struct bcast_reader *r, void *buf,
-                                                       size_t cap)
+                                                       size_t cap, uint64_t avail)
 {
-    uint64_t pos, hdr;
-    ssize_t rc = receive_core(r, buf, cap, &pos, &hdr);
+    ssize_t rc = receive_frame(r, buf, cap, ld64(r->data + (r->position & r->mask)), avail);
 
     if (bcast__unlikely(rc == GENERAL))
         return bcast__receive_slow(r, buf, cap, NULL);
@@ -683,18 +706,14 @@ ssize_t bcast__reader_receive(struct bcast_reader *r, void *buf, size_t cap,
         return -EAGAIN;
     fl = hdr & (BCAST__LEN_MASK | BCAST__PAD); /* padding is >= fast16 + 16 */
     if (bcast__unlikely(fl - 16 >= r->fast16))
-        return receive_other(r, buf, cap);
+        return receive_other(r, buf, cap, avail);
     flen = bcast__frame_len(fl);
     if (bcast__unlikely(!fast_frame_ok(r, idx, fl, flen, cap, avail)))
         return bcast__receive_slow(r, buf, cap, NULL);
     payload = data + idx + BCAST__FRAME_HDR;
     copy16(buf, payload);
     copy16((uint8_t *)buf + fl - 16, payload + fl - 16);
-    smp_rmb(); /* header and payload before the frontier */
-    if (bcast__unlikely(ld64(D_CLAIMED(data)) - pos > r->capacity))
-        return -ENOBUFS;
-    r->position = pos + flen;
-    return (ssize_t)fl;
+    return receive_done(r, data, pos, fl, flen);
 }
 
 BCAST_EXPORT ssize_t bcast_reader_receive(struct bcast_reader *r, void *buf, size_t cap,
