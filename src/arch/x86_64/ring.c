@@ -206,6 +206,18 @@ uint8_t bcast__ring_load_ready(const uint8_t *base)
 /* ------------------------------------------------------------------ */
 /* writer                                                              */
 
+/* W1: publish the claimed frontier reserve bytes past end, the end of the
+   frame about to be written, before any byte of it; returns the frontier */
+static inline uint64_t publish_frontier(struct bcast_writer *w, uint64_t end)
+{
+    uint64_t frontier = end + w->reserve;
+
+    w->frontier = frontier;
+    st64(w->data - BCAST_HEADER_SIZE + BCAST__OFF_CLAIMED, frontier);
+    smp_wmb(); /* frontier before any byte of the frame */
+    return frontier;
+}
+
 /*
  * Reserve flen bytes at the write position: publish a new claimed frontier
  * if the frame (and the padding frame in front of it, when it would cross
@@ -223,11 +235,8 @@ static inline uint64_t claim_frame(struct bcast_writer *w, uint64_t flen)
         pad = cap - idx;
         end += pad;
     }
-    if (bcast__unlikely(bcast__after(end, w->frontier))) {
-        w->frontier = end + w->reserve;
-        st64(CLAIMED(w->base), w->frontier);
-        smp_wmb(); /* frontier before any byte of the frame */
-    }
+    if (bcast__unlikely(bcast__after(end, w->frontier)))
+        publish_frontier(w, end);
     if (bcast__unlikely(pad)) {
         st64(w->data + idx, (uint64_t)(BCAST__FIN | BCAST__PAD | (uint32_t)(pad - 8)));
         pos += pad;
@@ -307,16 +316,14 @@ int bcast__ring_send(struct bcast_writer *w, const void *payload, size_t len, ui
  * past the lap (a padding frame or lap_count to write) it returns 0 for
  * the general path.
  */
-static inline int fast_room(struct bcast_writer *w, uint8_t *data, uint64_t end)
+static inline int fast_room(struct bcast_writer *w, uint64_t end)
 {
     if (bcast__unlikely(end > w->limit)) {
-        uint64_t frontier = end + w->reserve;
+        uint64_t frontier;
 
         if (end > w->lap_limit)
             return 0;
-        w->frontier = frontier;
-        st64(data - BCAST_HEADER_SIZE + BCAST__OFF_CLAIMED, frontier);
-        smp_wmb(); /* frontier before any byte of the frame */
+        frontier = publish_frontier(w, end);
         w->limit = w->lap_limit < frontier ? w->lap_limit : frontier;
     }
     return 1;
@@ -339,7 +346,7 @@ static inline int fast_send(struct bcast_writer *w, uint8_t *data, const void *p
     uint64_t end = (pos + len + 15) & ~(uint64_t)7;
     uint8_t *frame;
 
-    if (bcast__unlikely(!fast_room(w, data, end)))
+    if (bcast__unlikely(!fast_room(w, end)))
         return bcast__send_slow(w, payload, len, user, 0);
     frame = data + (pos & w->mask);
     if (small) { /* 16 to 32 bytes: two 16-byte moves, the second one overlapping */
