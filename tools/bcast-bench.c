@@ -155,6 +155,14 @@ static int rtt_kinds(void)
     return o.shm ? 3 : 2;
 }
 
+/* the lines a floor block of kind 0 or 2 reads (rd) and writes (wr) */
+static struct pingpong *rtt_floor_lines(const struct rtt_side *s, int kind,
+                                        const struct pingpong **rd)
+{
+    *rd = kind == 0 ? s->pp : s->pp_ro;
+    return kind == 0 ? s->pp : s->pp_rw;
+}
+
 static void rtt_echo(struct rtt_side *s)
 {
     struct bcast_reader *ra;
@@ -174,8 +182,8 @@ static void rtt_echo(struct rtt_side *s)
     for (int k = 0; k < rtt_kinds() * o.blocks; k++) {
         uint64_t n = k < rtt_kinds() ? RTT_WARMUP : s->per_block, base = (uint64_t)k << 40;
         if (k % rtt_kinds() != 1) {
-            const struct pingpong *rd = k % rtt_kinds() == 0 ? s->pp : s->pp_ro;
-            struct pingpong *wr = k % rtt_kinds() == 0 ? s->pp : s->pp_rw;
+            const struct pingpong *rd;
+            struct pingpong *wr = rtt_floor_lines(s, k % rtt_kinds(), &rd);
             for (uint64_t i = 1; i <= n; i++) {
                 while (atomic_load_explicit(&rd->ping, memory_order_acquire) != base + i)
                     ;
@@ -323,8 +331,8 @@ static int cmd_rtt(void)
         uint64_t n = k < rtt_kinds() ? RTT_WARMUP : s.per_block, base = (uint64_t)k << 40;
         int keep = k >= rtt_kinds();
         if (k % rtt_kinds() != 1) {
-            const struct pingpong *rd = k % rtt_kinds() == 0 ? s.pp : s.pp_ro;
-            struct pingpong *wr = k % rtt_kinds() == 0 ? s.pp : s.pp_rw;
+            const struct pingpong *rd;
+            struct pingpong *wr = rtt_floor_lines(&s, k % rtt_kinds(), &rd);
             uint64_t *out = k % rtt_kinds() == 0 ? flr : fro, *nout = out == flr ? &nf : &nr;
             for (uint64_t i = 1; i <= n; i++) {
                 uint64_t t0 = now_ns();
