@@ -4,7 +4,8 @@
  *   bcast-bench rtt        [--shm] [--cpus A,B] [--json]
  *   bcast-bench throughput [--readers N] [--api next|poll|bulk] [--size B]
  *                          [--messages N] [--dir DIR] [--cpus W,R1,R2...] [--json]
- *   bcast-bench ops        [--mode write|write+read] [--iterations N] [--json]
+ *   bcast-bench ops        [--mode write|write+read|write+read-msg|write+next]
+ *                          [--iterations N] [--json]
  *
  * Only the public API of libbcast is used.  Times come from
  * clock_gettime(CLOCK_MONOTONIC); percentiles from the full sample array.
@@ -595,6 +596,8 @@ static int cmd_throughput(void)
 
 typedef int (*send_fn)(struct bcast_writer *, const void *, size_t, uint32_t, int);
 typedef ssize_t (*receive_fn)(struct bcast_reader *, void *, size_t, struct bcast_message *);
+typedef int (*next_fn)(struct bcast_reader *, struct bcast_message *);
+typedef ssize_t (*read_fn)(const struct bcast_message *, void *, size_t);
 
 /* --harness: the same loop around functions that do nothing, to count the
    loop and call overhead alone */
@@ -614,39 +617,92 @@ static __attribute__((noinline)) ssize_t stub_receive(struct bcast_reader *r, vo
     return cap >= 32 ? 32 : -ERANGE;
 }
 
+static __attribute__((noinline)) int stub_next(struct bcast_reader *r, struct bcast_message *m)
+{
+    (void)r, (void)m;
+    __asm__ __volatile__("" ::: "memory");
+    return 0;
+}
+
+static __attribute__((noinline)) ssize_t stub_read(const struct bcast_message *m, void *buf,
+                                                   size_t cap)
+{
+    (void)m, (void)buf;
+    __asm__ __volatile__("" ::: "memory");
+    return cap >= 32 ? 32 : -ERANGE;
+}
+
+/* the loop bodies of --mode */
+enum ops_mode { OPS_WRITE, OPS_READ, OPS_READ_MSG, OPS_NEXT };
+
+static int ops_mode(const char *name)
+{
+    static const char *const names[] = {"write", "write+read", "write+read-msg", "write+next"};
+
+    for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++)
+        if (strcmp(name, names[i]) == 0)
+            return i;
+    return -1;
+}
+
 static int cmd_ops(void)
 {
     size_t size;
     void *mem = alloc_channel(65536, &size);
     struct bcast_writer *w;
     struct bcast_reader *r;
+    struct bcast_message *m = bcast_message_new();
     uint8_t msg[32], buf[64];
-    int rc, read = strcmp(o.mode, "write+read") == 0;
+    int rc, mode = ops_mode(o.mode);
     uint64_t t0, t1;
     /* called through pointers, as a plugin host that uses dlsym would */
     send_fn volatile send_p = o.harness ? stub_send : bcast_writer_send;
     receive_fn volatile receive_p = o.harness ? stub_receive : bcast_reader_receive;
+    next_fn volatile next_p = o.harness ? stub_next : bcast_reader_next;
+    read_fn volatile read_p = o.harness ? stub_read : bcast_message_read;
     send_fn snd = send_p;
     receive_fn rcv = receive_p;
+    next_fn nxt = next_p;
+    read_fn rd = read_p;
 
-    if (!read && strcmp(o.mode, "write") != 0) {
-        fprintf(stderr, "bcast-bench: ops: --mode is write or write+read\n");
+    if (mode < 0) {
+        fprintf(stderr, "bcast-bench: ops: --mode is write, write+read, write+read-msg or "
+                        "write+next\n");
         return EXIT_USAGE;
     }
+    if (!m)
+        die("ops", -ENOMEM);
     memset(msg, 0x5a, sizeof msg);
     if ((rc = bcast_writer_create(mem, size, NULL, 0, &w)) < 0 ||
         (rc = bcast_reader_open(mem, size, &r)) < 0)
         die("ops", rc);
     t0 = now_ns();
-    if (read) {
+    switch (mode) {
+    case OPS_WRITE:
+        for (uint64_t i = 0; i < o.iterations; i++)
+            snd(w, msg, sizeof msg, (uint32_t)i, 0);
+        break;
+    case OPS_READ:
         for (uint64_t i = 0; i < o.iterations; i++) {
             snd(w, msg, sizeof msg, (uint32_t)i, 0);
             if (rcv(r, buf, sizeof buf, NULL) != sizeof msg)
                 die("ops: receive", -EBADMSG);
         }
-    } else {
-        for (uint64_t i = 0; i < o.iterations; i++)
+        break;
+    case OPS_READ_MSG:
+        for (uint64_t i = 0; i < o.iterations; i++) {
             snd(w, msg, sizeof msg, (uint32_t)i, 0);
+            if (rcv(r, buf, sizeof buf, m) != sizeof msg)
+                die("ops: receive", -EBADMSG);
+        }
+        break;
+    case OPS_NEXT:
+        for (uint64_t i = 0; i < o.iterations; i++) {
+            snd(w, msg, sizeof msg, (uint32_t)i, 0);
+            if (nxt(r, m) != 0 || rd(m, buf, sizeof buf) != sizeof msg)
+                die("ops: next", -EBADMSG);
+        }
+        break;
     }
     t1 = now_ns();
     if (o.json)
@@ -660,6 +716,7 @@ static int cmd_ops(void)
                "make bench-ops)\n",
                o.mode, o.harness ? " (harness only)" : "", o.iterations,
                o.iterations ? (double)(t1 - t0) / (double)o.iterations : 0.0);
+    bcast_message_free(m);
     bcast_reader_close(r);
     bcast_writer_close(w);
     free(mem);
@@ -688,7 +745,9 @@ static void usage(FILE *f)
             "  --messages N        throughput: messages published (10000000)\n"
             "  --idle-pause N      throughput: pause instructions after a read found nothing (1)\n"
             "  --dir DIR           throughput/rtt --shm: directory for channel files (/dev/shm)\n"
-            "  --mode write|write+read  ops: loop body (write+read)\n"
+            "  --mode MODE         ops: loop body: write, write+read (the default),\n"
+            "                      write+read-msg (receive with a message) or\n"
+            "                      write+next (next, then bcast_message_read)\n"
             "  --iterations N      ops: iterations (1000000)\n"
             "  --harness           ops: call functions that do nothing (the loop's own cost)\n"
             "  -h, --help          this text\n"

@@ -31,10 +31,17 @@ w=$(per_iteration write)
 wh=$(per_iteration write --harness)
 wr=$(per_iteration write+read)
 wrh=$(per_iteration write+read --harness)
-awk -v w="$w" -v wh="$wh" -v wr="$wr" -v wrh="$wrh" -v n="$n" 'BEGIN {
+wm=$(per_iteration write+read-msg)
+wmh=$(per_iteration write+read-msg --harness)
+wn=$(per_iteration write+next)
+wnh=$(per_iteration write+next --harness)
+awk -v w="$w" -v wh="$wh" -v wr="$wr" -v wrh="$wrh" -v wm="$wm" -v wmh="$wmh" \
+    -v wn="$wn" -v wnh="$wnh" -v n="$n" 'BEGIN {
     printf "instructions per operation, %d iterations, 32-byte messages, 64 KiB channel\n", n
-    printf "%-22s %9s %9s %9s\n", "", "total", "harness", "library"
-    printf "%-22s %9.2f %9.2f %9.2f\n", "send (ops write)", w, wh, w - wh
-    printf "%-22s %9.2f %9.2f %9.2f\n", "receive (the rest)", wr - w, wrh - wh, (wr - w) - (wrh - wh)
-    printf "%-22s %9.2f %9.2f %9.2f\n", "send + receive", wr, wrh, wr - wrh
+    printf "%-26s %9s %9s %9s\n", "", "total", "harness", "library"
+    printf "%-26s %9.2f %9.2f %9.2f\n", "send (ops write)", w, wh, w - wh
+    printf "%-26s %9.2f %9.2f %9.2f\n", "receive (the rest)", wr - w, wrh - wh, (wr - w) - (wrh - wh)
+    printf "%-26s %9.2f %9.2f %9.2f\n", "receive with a message", wm - w, wmh - wh, (wm - w) - (wmh - wh)
+    printf "%-26s %9.2f %9.2f %9.2f\n", "next + message_read", wn - w, wnh - wh, (wn - w) - (wnh - wh)
+    printf "%-26s %9.2f %9.2f %9.2f\n", "send + receive", wr, wrh, wr - wrh
 }'
