@@ -1,9 +1,12 @@
 /*
- * libbcast internal: channel layout (FORMAT.md), handle structs, position
- * arithmetic, and the interface of the ring core in src/arch/<arch>/ring.c.
+ * libbcast internal: channel layout (doc/bcast-format.5), handle structs,
+ * position arithmetic, and the interface of the ring core: the protocol in
+ * src/protocol.h, compiled by src/arch/<arch>/ring.c over that CPU's
+ * primitives.
  *
- * Nothing here touches the OS or contains a fence or an atomic: the ring
- * core owns every access to the shared words and every ordering decision.
+ * Nothing here touches the OS, shared memory, a fence or an atomic: the
+ * ring core owns every access to the shared words and every ordering
+ * decision.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -29,7 +32,7 @@
 #define bcast__unlikely(x) (x)
 #endif
 
-/* ---- header layout (FORMAT.md) ---- */
+/* ---- header layout (doc/bcast-format.5) ---- */
 #define BCAST__OFF_MAGIC 0
 #define BCAST__OFF_VERSION 4
 #define BCAST__OFF_FLAGS 6
@@ -79,7 +82,7 @@ struct bcast_writer {
     uint32_t train;        /* BCAST__CONT while a fragment train is open */
     int claim_open;
     unsigned lap_shift;    /* log2(capacity) */
-    /* fast-path bounds, kept by the ring core (the generic core ignores them):
+    /* fast-path bounds, kept by bcast__writer_fast_refresh:
        a send takes the fast path when len < fast_bound and its frame ends at
        or before limit (never past the frontier nor the end of the lap);
        16 to 32 bytes, the common size class, when len - 16 < fast16 */
@@ -117,9 +120,9 @@ struct bcast_reader {
     uint64_t producer;     /* cached producer_position; == position, or ahead of it */
     bcast_filter filter;
     void *filter_ctx;
-    uint64_t fast_max;     /* receive: BCAST__FAST_MAX + 1, or 0 while a filter is set */
-    uint64_t fast16;       /* receive: 17 (16 to 32 bytes when len - 16 < fast16), or 0 likewise */
-    uint64_t next_max;     /* next: BCAST__PAD, or 0 while a filter is set */
+    uint64_t fast_max;     /* receive: min(mtu, BCAST__FAST_MAX) + 1, or 0 while a filter is set */
+    uint64_t fast16;       /* receive: 16 to 32 bytes when len - 16 < fast16 (at most 17), or 0 */
+    uint64_t next_max;     /* next: mtu + 1, or 0 while a filter is set */
     uint64_t fast_end;     /* receive: frames at ring offsets below it never reach the ring end */
     /* cold */
     const uint8_t *base;
@@ -217,14 +220,18 @@ static inline int bcast__msg_flags(uint32_t fields)
 /*
  * Validate a frame header at ring index idx: its frame must end inside the
  * data section and at or before the committed data (avail bytes from the
- * frame's position to producer).  Returns the frame length, or 0 when the
- * header is impossible.
+ * frame's position to producer), and a frame that is not padding carries
+ * at most mtu bytes (no writer makes a longer one).  Returns the frame
+ * length, or 0 when the header is impossible.
  */
 static inline uint64_t bcast__frame_check(uint32_t fields, uint64_t idx, uint64_t capacity,
-                                          uint64_t avail)
+                                          uint64_t avail, uint64_t mtu)
 {
-    uint64_t flen = bcast__frame_len(fields & BCAST__LEN_MASK);
+    uint64_t len = fields & BCAST__LEN_MASK, flen = bcast__frame_len(len);
+
     if (bcast__unlikely(idx + flen > capacity || flen > avail))
+        return 0;
+    if (bcast__unlikely(len > mtu && !(fields & BCAST__PAD)))
         return 0;
     return flen;
 }
@@ -263,31 +270,13 @@ static inline uint64_t bcast__lap_padding(uint64_t hdr, uint64_t idx, uint64_t c
 }
 
 /*
- * Copy n bytes of the ring from position start, n <= capacity: at most two
- * memcpy.  The ring holds one lap, so a reader further behind copies one
- * ring (and the frontier check after the copy reports the overrun).
- */
-static inline void bcast__ring_copy_out(void *buf, const uint8_t *data, uint64_t mask,
-                                        uint64_t start, uint64_t n)
-{
-    uint64_t idx = start & mask, first = mask + 1 - idx;
-
-    if (first > n)
-        first = n;
-    if (first)
-        memcpy(buf, data + idx, first);
-    if (n > first)
-        memcpy((uint8_t *)buf + first, data, n - first);
-}
-
-/*
  * The whole frames at the front of a checked bulk copy of n bytes from
  * position start, with avail bytes committed from start: their length, or
  * -EBADMSG (the first frame is impossible), -ERANGE (the buffer cannot hold
  * it) or -EAGAIN (nothing was committed).
  */
 static inline int64_t bcast__bulk_frames(const uint8_t *buf, uint64_t n, uint64_t start,
-                                         uint64_t avail, uint64_t mask)
+                                         uint64_t avail, uint64_t mask, uint64_t mtu)
 {
     uint64_t off = 0;
 
@@ -297,7 +286,7 @@ static inline int64_t bcast__bulk_frames(const uint8_t *buf, uint64_t n, uint64_
 
         memcpy(&fields, buf + off, sizeof fields);
         flen = bcast__frame_check(bcast__le32(fields), (start + off) & mask, mask + 1,
-                                  avail - off);
+                                  avail - off, mtu);
         if (flen == 0) {
             if (off == 0)
                 return -EBADMSG;
@@ -320,28 +309,6 @@ int bcast__mem_check(const void *mem, size_t size, uint64_t *capacity);
 /* size -> capacity, or 0 when size is not BCAST_HEADER_SIZE + a power of two >= 16 */
 uint64_t bcast__capacity_of(size_t size);
 
-/*
- * ---- the hot entry points ----
- * bcast_writer_send, bcast_reader_next and bcast_reader_receive are defined
- * once, together with hidden twins (bcast__writer_send, bcast__reader_next,
- * bcast__reader_receive) for calls from inside the library.  A ring core
- * that has fast paths (BCAST_ARCH_FAST_PATHS, src/local.mk) defines them as one
- * leaf function each and falls back to the checked general paths below;
- * otherwise writer.c and reader.c define them as those general paths.  Such
- * a core also defines bcast_reader_poll, with its fast next in the loop.
- */
-int bcast__writer_send(struct bcast_writer *w, const void *payload, size_t len, uint32_t user,
-                       int flags);
-int bcast__reader_next(struct bcast_reader *r, struct bcast_message *msg);
-ssize_t bcast__reader_receive(struct bcast_reader *r, void *buf, size_t cap,
-                              struct bcast_message *msg);
-/* checked general paths (writer.c, reader.c) */
-int bcast__send_slow(struct bcast_writer *w, const void *payload, size_t len, uint32_t user,
-                     int flags);
-int bcast__next_slow(struct bcast_reader *r, struct bcast_message *msg);
-ssize_t bcast__receive_slow(struct bcast_reader *r, void *buf, size_t cap,
-                            struct bcast_message *msg);
-
 /* bcast_reader_poll: a limit past INT_MAX counts as INT_MAX */
 static inline size_t bcast__poll_limit(size_t limit)
 {
@@ -356,28 +323,120 @@ static inline int bcast__poll_result(int n, int rc)
     return n == 0 && rc < 0 && rc != -EAGAIN ? rc : n;
 }
 
-/* ---- the ring core: src/arch/<arch>/ring.c ---- */
+/*
+ * The writer's fast-path bounds, recomputed after every general-path step:
+ * the fast send may write frames ending at or before limit, which is the
+ * published frontier or the end of the current lap, whichever is first (at
+ * a lap boundary that is the position itself, so the first frame of a lap,
+ * which updates lap_count, always takes the general path).
+ *
+ * The fast send compares positions as plain unsigned numbers, one compare
+ * instead of a subtraction and a sign test.  That is exact while no
+ * position it compares wraps past 2^64, so it is closed from
+ * BCAST__FAST_POS_END on (2^62 bytes, centuries of traffic at memory
+ * speed); the general path, which compares modulo 2^64, takes over there
+ * and hands back once the position has wrapped round to a small number.
+ */
+#define BCAST__FAST_POS_END ((uint64_t)1 << 62)
+
+static inline void bcast__writer_fast_refresh(struct bcast_writer *w)
+{
+    uint64_t lap_end = (w->position + w->mask) & ~w->mask;
+    uint64_t bound = (w->mtu < BCAST__FAST_MAX ? w->mtu : BCAST__FAST_MAX) + 1;
+
+    w->lap_limit = lap_end;
+    w->limit = bcast__after(lap_end, w->frontier) ? w->frontier : lap_end;
+    if (w->claim_open || w->train || w->position >= BCAST__FAST_POS_END)
+        bound = 0;
+    w->fast_bound = bound;
+    w->fast16 = bound > 16 ? (bound < 33 ? bound : 33) - 16 : 0;
+}
+
+/* a writer handle's fields for a channel at mem of capacity bytes */
+static inline void bcast__writer_setup(struct bcast_writer *w, void *mem, uint64_t capacity)
+{
+    unsigned shift = 0;
+
+    while (((uint64_t)1 << shift) < capacity)
+        shift++;
+    w->base = (uint8_t *)mem;
+    w->data = (uint8_t *)mem + BCAST_HEADER_SIZE;
+    w->capacity = capacity;
+    w->mask = capacity - 1;
+    w->lap_shift = shift;
+    w->mtu = bcast__mtu(capacity);
+    w->reserve = bcast__default_reserve(capacity);
+}
+
+/* the bounds of the reader's fast paths: open, or closed while a filter is
+   set (filtered reads take the general path); frames longer than the MTU
+   never take them */
+static inline void bcast__reader_fast_bounds(struct bcast_reader *r, int open)
+{
+    uint64_t bound = (r->mtu < BCAST__FAST_MAX ? r->mtu : BCAST__FAST_MAX) + 1;
+
+    r->fast_max = open ? bound : 0;
+    r->fast16 = open && bound > 16 ? (bound < 33 ? bound : 33) - 16 : 0;
+    r->next_max = open ? r->mtu + 1 : 0;
+}
+
+/* a reader handle's fields for a channel at mem of capacity bytes, reading
+   from position */
+static inline void bcast__reader_setup(struct bcast_reader *r, const void *mem,
+                                       uint64_t capacity, uint64_t position)
+{
+    r->base = (const uint8_t *)mem;
+    r->data = (const uint8_t *)mem + BCAST_HEADER_SIZE;
+    r->capacity = capacity;
+    r->mask = capacity - 1;
+    r->mtu = bcast__mtu(capacity);
+    /* frame positions are 8-aligned; open_at checked its argument, and a
+       producer position that turned unaligned since header_check is
+       corrupt: reading from just below it finds no whole frame */
+    position &= ~(uint64_t)7;
+    r->position = position;
+    r->producer = position; /* forces a producer load on the first read */
+    bcast__reader_fast_bounds(r, 1);
+    /* the poll message's channel words never change; a fast poll fills
+       only payload, position and header */
+    r->poll_msg.base = r->base;
+    r->poll_msg.capacity = capacity;
+    /* a frame the fast receive takes is at most frame_len(BCAST__FAST_MAX) long */
+    r->fast_end = capacity > bcast__frame_len(BCAST__FAST_MAX)
+                      ? capacity - bcast__frame_len(BCAST__FAST_MAX) : 0;
+}
+
+/*
+ * ---- the ring core: src/protocol.h, compiled by src/arch/<arch>/ring.c ----
+ * The entry points of the hot calls (send, next, receive, poll) check their
+ * arguments themselves, fused with the fast paths' tests, and take the
+ * checked general path for anything else; writer.c and reader.c call them
+ * and nothing else.  The core never calls back into writer.c or reader.c.
+ */
 
 /* writer */
 void bcast__ring_init(struct bcast_writer *w, const void *metadata, size_t metadata_len);
 void bcast__ring_join(struct bcast_writer *w);
-int bcast__ring_claim(struct bcast_writer *w, size_t len, uint32_t user, uint32_t fields,
+int bcast__ring_claim(struct bcast_writer *w, size_t len, uint32_t user, int flags,
                       void **payload);
 int bcast__ring_commit(struct bcast_writer *w);
 int bcast__ring_abort(struct bcast_writer *w);
+/* bcast_writer_send and heartbeat: any arguments */
 int bcast__ring_send(struct bcast_writer *w, const void *payload, size_t len, uint32_t user,
-                     uint32_t fields);
+                     int flags);
 
-/* header loads for open/validation */
+/* header loads for open/validation, each followed by a load-load fence */
 uint64_t bcast__ring_load_producer(const uint8_t *base);
 uint64_t bcast__ring_load_claimed(const uint8_t *base);
 uint64_t bcast__ring_load_lap(const uint8_t *base);
 uint8_t bcast__ring_load_ready(const uint8_t *base);
 
-/* reader */
+/* reader: next, receive and poll check every argument; the others want a reader */
 int bcast__ring_next(struct bcast_reader *r, struct bcast_message *msg);
+int bcast__ring_skip(struct bcast_reader *r);
 ssize_t bcast__ring_receive(struct bcast_reader *r, void *buf, size_t cap,
                             struct bcast_message *msg);
+int bcast__ring_poll(struct bcast_reader *r, bcast_handler fn, void *ctx, size_t limit);
 ssize_t bcast__ring_read_bulk(struct bcast_reader *r, void *buf, size_t cap,
                               uint64_t *start_position);
 uint64_t bcast__ring_pending(struct bcast_reader *r);

@@ -1,6 +1,6 @@
 /*
  * libbcast writer handle: argument checking and the API surface.  The ring
- * protocol itself is in src/arch/<arch>/ring.c.
+ * protocol itself is in src/protocol.h, compiled by src/arch/<arch>/ring.c.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -14,19 +14,9 @@
 static struct bcast_writer *writer_new(void *mem, uint64_t capacity)
 {
     struct bcast_writer *w = calloc(1, sizeof *w);
-    unsigned shift = 0;
 
-    if (!w)
-        return NULL;
-    while (((uint64_t)1 << shift) < capacity)
-        shift++;
-    w->base = mem;
-    w->data = (uint8_t *)mem + BCAST_HEADER_SIZE;
-    w->capacity = capacity;
-    w->mask = capacity - 1;
-    w->lap_shift = shift;
-    w->mtu = bcast__mtu(capacity);
-    w->reserve = bcast__default_reserve(capacity);
+    if (w)
+        bcast__writer_setup(w, mem, capacity);
     return w;
 }
 
@@ -102,7 +92,7 @@ BCAST_EXPORT int bcast_writer_claim(struct bcast_writer *w, size_t len, uint32_t
 
     if (rc < 0 || !payload)
         return rc < 0 ? rc : -EINVAL;
-    return bcast__ring_claim(w, len, user_defined, (uint32_t)flags, payload);
+    return bcast__ring_claim(w, len, user_defined, flags, payload);
 }
 
 BCAST_EXPORT int bcast_writer_commit(struct bcast_writer *w)
@@ -119,33 +109,18 @@ BCAST_EXPORT int bcast_writer_abort(struct bcast_writer *w)
     return bcast__ring_abort(w);
 }
 
-int bcast__send_slow(struct bcast_writer *w, const void *payload, size_t len, uint32_t user,
-                     int flags)
-{
-    int rc = bcast__send_check(w, payload, len, flags);
-
-    if (rc < 0)
-        return rc;
-    /* a zero-length send may pass NULL; the copy of 0 bytes wants a pointer */
-    return bcast__ring_send(w, payload ? payload : (const void *)w, len, user, (uint32_t)flags);
-}
-
-#ifndef BCAST_ARCH_FAST_PATHS
-/* this ring core has no fast paths: the checked general path is the API */
-int bcast__writer_send(struct bcast_writer *w, const void *payload, size_t len, uint32_t user,
-                       int flags) __attribute__((alias("bcast__send_slow")));
+/* the core checks the arguments, fused with its fast path's tests */
 BCAST_EXPORT int bcast_writer_send(struct bcast_writer *w, const void *payload, size_t len,
                                    uint32_t user_defined, int flags)
-    __attribute__((alias("bcast__send_slow")));
-#endif
+{
+    return bcast__ring_send(w, payload, len, user_defined, flags);
+}
 
 BCAST_EXPORT int bcast_writer_heartbeat(struct bcast_writer *w, uint32_t user_defined)
 {
     if (!w)
         return -EINVAL;
-    if (w->claim_open)
-        return -EBUSY;
-    return bcast__ring_send(w, w, 0, user_defined, BCAST_HEARTBEAT);
+    return bcast__ring_send(w, NULL, 0, user_defined, BCAST_HEARTBEAT);
 }
 
 BCAST_EXPORT int bcast_writer_set_reserve(struct bcast_writer *w, size_t bytes)

@@ -114,6 +114,42 @@ static uint64_t flen_at(const struct chan *c, uint64_t pos)
  * cap, and bcast_bulk_next hands back exactly the messages sent.  Loop 1
  * starts the stream 5000 bytes before 2^64.
  */
+/*
+ * A message belongs to the channel that filled it.  A read that fails on
+ * another channel leaves it as it was: afterwards it is still checked
+ * against its own channel's frontier, so once its frame is overwritten
+ * bcast_message_read says -ENOBUFS instead of handing the new bytes over
+ * as the message.
+ */
+START_TEST(test_failed_read_keeps_message)
+{
+    struct rig a = rig_open(1024), b = rig_open(1024);
+    uint8_t buf[64];
+    send_seq(a.w, 1, 24);
+    ck_assert_int_eq(bcast_reader_next(a.r, a.m), 0);
+    ck_assert_uint_eq(bcast_message_position(a.m), 0);
+    /* channel b has nothing: every read fails, the message stays a's */
+    ck_assert_int_eq(bcast_reader_next(b.r, a.m), -EAGAIN);
+    ck_assert_int_eq(bcast_reader_receive(b.r, buf, sizeof buf, a.m), -EAGAIN);
+    ck_assert_int_eq(bcast_reader_receive(b.r, buf, 8, a.m), -EAGAIN);
+    ck_assert_uint_eq(bcast_message_position(a.m), 0);
+    ck_assert_int_eq(bcast_message_read(a.m, buf, sizeof buf), 24);
+    ck_assert_uint_eq(seq_check(1, buf, 24), 24);
+    /* a's writer laps the message; b's frontier is still 0 */
+    for (uint64_t seq = 2; seq < 80; seq++)
+        send_seq(a.w, seq, 24);
+    ck_assert_int_eq(bcast_reader_next(b.r, a.m), -EAGAIN);
+    ck_assert_int_eq(bcast_message_read(a.m, buf, sizeof buf), -ENOBUFS);
+    /* an overrun on b leaves it too */
+    for (uint64_t seq = 0; seq < 80; seq++)
+        send_seq(b.w, seq, 24);
+    ck_assert_int_eq(bcast_reader_next(b.r, a.m), -ENOBUFS);
+    ck_assert_int_eq(bcast_message_read(a.m, buf, sizeof buf), -ENOBUFS);
+    rig_close(&a);
+    rig_close(&b);
+}
+END_TEST
+
 START_TEST(test_bulk_windows)
 {
     static const uint64_t starts[] = {0, (uint64_t)0 - 5000};
@@ -623,6 +659,7 @@ SUITE(message)
     tcase_add_test(tc, test_new_message);
     tcase_add_test(tc, test_null_message);
     tcase_add_test(tc, test_ring_message);
+    tcase_add_test(tc, test_failed_read_keeps_message);
 
     tc = suite_case(s, "bulk", 30);
     tcase_add_loop_test(tc, test_bulk_windows, 0, 2);

@@ -733,12 +733,14 @@ START_TEST(test_overrun_follows_claimed)
 END_TEST
 
 /*
- * The reader rule is conservative by up to the reserve (FORMAT.md): a
- * reader that has read everything is overrun when one send needs a lap-end
- * padding frame and padding, frame and reserve together pass the capacity,
- * because the frontier then covers the padding frame it must read first.
+ * A reader that has read everything is never overrun by the next send.  A
+ * send that needs a lap-end padding frame, where padding, frame and
+ * reserve together pass the capacity, must not publish a frontier more
+ * than a lap past the reader, which sits on the padding frame it has yet
+ * to read: the frontier stops at one lap past the position before the
+ * send (the plain end + reserve overran that reader).
  */
-START_TEST(test_overrun_by_padding_and_reserve)
+START_TEST(test_caught_up_reader_not_overrun_by_padding)
 {
     struct rig t = rig_open(1024);
     uint8_t buf[504];
@@ -751,25 +753,48 @@ START_TEST(test_overrun_by_padding_and_reserve)
     /* 504 bytes of padding, a 512-byte frame, 16 of reserve: 1032 > 1024 */
     send_seq(t.w, 2, 504);
     ck_assert_uint_eq(hdr_producer(&t.c), 1536);
-    ck_assert_uint_eq(hdr_claimed(&t.c), 1552);
-    ck_assert_int_eq(bcast_reader_next(t.r, t.m), -ENOBUFS);
-    ck_assert_int_eq(bcast_reader_reset(t.r), 0);
-    ck_assert_uint_eq(bcast_reader_position(t.r), 1536);
-    /* with the reserve off, the same traffic reaches the reader */
-    bcast_reader_close(t.r);
-    bcast_writer_close(t.w);
-    t.w = chan_writer(&t.c);
-    ck_assert_int_eq(bcast_writer_set_reserve(t.w, 0), 0);
-    t.r = chan_reader(&t.c);
-    send_seq(t.w, 0, 504);
-    send_seq(t.w, 1, 0);
-    ck_assert_int_eq(bcast_reader_receive(t.r, buf, sizeof buf, t.m), 504);
-    ck_assert_int_eq(bcast_reader_receive(t.r, buf, sizeof buf, t.m), 0);
-    send_seq(t.w, 2, 504);
+    ck_assert_uint_eq(hdr_claimed(&t.c), 520 + 1024);
     ck_assert_int_eq(bcast_reader_receive(t.r, buf, sizeof buf, t.m), 504);
     ck_assert_uint_eq(seq_check(2, buf, 504), 504);
     ck_assert_uint_eq(bcast_message_position(t.m), 1024);
+    /* the next frontier is end + reserve again */
+    send_seq(t.w, 3, 8);
+    ck_assert_uint_eq(hdr_claimed(&t.c), 1536 + 16 + 16);
+    ck_assert_int_eq(bcast_reader_receive(t.r, buf, sizeof buf, t.m), 8);
+    ck_assert_uint_eq(seq_check(3, buf, 8), 8);
     rig_close(&t);
+}
+END_TEST
+
+/*
+ * The same reader, for every frame size that needs padding at every lap
+ * position, with the default reserve: a reader that reads each message
+ * right after its send never sees -ENOBUFS.
+ */
+START_TEST(test_caught_up_reader_never_overrun)
+{
+    static const size_t caps[] = {1024, 65536};
+    static const uint32_t count[] = {1000000, 20000};
+
+    for (size_t c = 0; c < sizeof caps / sizeof caps[0]; c++) {
+        struct rig t = rig_open(caps[c]);
+        size_t mtu = bcast_writer_mtu(t.w);
+        uint8_t *buf = malloc(mtu);
+        uint64_t state = 88172645463325252ull;
+
+        ck_assert_ptr_nonnull(buf);
+        for (uint32_t i = 0; i < count[c]; i++) {
+            size_t len;
+
+            state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+            len = (size_t)(state % (mtu + 1));
+            send_seq(t.w, i, len);
+            ck_assert_int_eq(bcast_reader_receive(t.r, buf, mtu, t.m), (ssize_t)len);
+            ck_assert_uint_eq(seq_check(i, buf, len), len);
+        }
+        free(buf);
+        rig_close(&t);
+    }
 }
 END_TEST
 
@@ -813,6 +838,40 @@ START_TEST(test_erange)
 }
 END_TEST
 
+/*
+ * A frame longer than the MTU is corrupt however it fits: a buffer of
+ * bcast_reader_mtu() bytes, one of the whole ring and a bulk window of
+ * capacity/2 (which always holds a frame) all get -EBADMSG, never -ERANGE
+ * or the frame as good.
+ */
+START_TEST(test_frame_over_mtu_is_ebadmsg)
+{
+    struct rig t = rig_writer(1024);
+    size_t mtu;
+    uint8_t big[1024];
+    uint64_t start = 7;
+
+    ck_assert_int_eq(bcast_writer_set_reserve(t.w, 0), 0);
+    send_fixed(t.w, 0, 32);
+    t.r = NULL;
+    ck_assert_int_eq(bcast_reader_open_at(t.c.mem, t.c.size, 0, &t.r), 0);
+    t.m = bcast_message_new();
+    mtu = bcast_reader_mtu(t.r);
+    ck_assert_uint_eq(mtu, 504);
+    put32(frame_at(&t.c, 0), F_FIN | (uint32_t)(mtu + 1));
+    ck_assert_int_eq(bcast_reader_receive(t.r, big, mtu, t.m), -EBADMSG);
+    ck_assert_int_eq(bcast_reader_receive(t.r, big, sizeof big, t.m), -EBADMSG);
+    ck_assert_int_eq(bcast_reader_read_bulk(t.r, big, 512, &start), -EBADMSG);
+    ck_assert_uint_eq(start, 7);
+    /* exactly the MTU is a good frame */
+    put32(frame_at(&t.c, 0), F_FIN | (uint32_t)mtu);
+    put64(t.c.mem + OFF_PRODUCER, frame_len(mtu));
+    put64(t.c.mem + OFF_CLAIMED, frame_len(mtu));
+    ck_assert_int_eq(bcast_reader_receive(t.r, big, mtu, t.m), (ssize_t)mtu);
+    rig_close(&t);
+}
+END_TEST
+
 /* every read call says -EBADMSG and stays on the frame */
 static void assert_badmsg(struct bcast_reader *r, uint64_t pos)
 {
@@ -852,6 +911,12 @@ START_TEST(test_ebadmsg)
         {19, F_FIN | F_PAD | 408, 20},  /* to the lap end, but past the producer */
         {5, F_HB | F_FIN | 2000, 20},
         {0, 0xffffffffu, 20},
+        /* inside the ring and the committed data, but longer than the MTU
+           (504 here): no writer makes such a frame */
+        {0, F_FIN | 505, 32},
+        {0, F_FIN | 600, 32},
+        {2, F_HB | F_FIN | 512, 32},
+        {4, F_CONT | 505, 32},
     };
 
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -1638,12 +1703,15 @@ SUITE(reader)
     tcase_add_test(tc, test_lapped_reader);
     tcase_add_test(tc, test_overrun_rule_exact);
     tcase_add_test(tc, test_overrun_follows_claimed);
-    tcase_add_test(tc, test_overrun_by_padding_and_reserve);
+    tcase_add_test(tc, test_caught_up_reader_not_overrun_by_padding);
     tcase_add_test(tc, test_erange);
     tcase_add_test(tc, test_ebadmsg);
+    tcase_add_test(tc, test_frame_over_mtu_is_ebadmsg);
     tcase_add_test(tc, test_misaligned_producer_after_open);
     tcase_add_loop_test(tc, test_damaged_memory, 0, 4);
 
+    tc = suite_case(s, "caught_up", 120);
+    tcase_add_test(tc, test_caught_up_reader_never_overrun);
     tc = suite_case(s, "delivery", 0);
     tcase_add_loop_test(tc, test_filter_sees_every_frame_but_padding, 0, 4);
     tcase_add_test(tc, test_filter_calls);

@@ -517,6 +517,60 @@ START_TEST(test_join_resumes)
 }
 END_TEST
 
+/*
+ * A claimed frontier that no writer can leave (more than capacity +
+ * capacity/2 past the producer, or behind it) is corrupt.  A joining writer
+ * sets it back to the producer, so readers are not overrun for good: every
+ * message sent after the join reaches a reader at the producer, and a
+ * reader reset there reads on.  A frontier at the legal bound is kept.
+ */
+START_TEST(test_join_repairs_claimed)
+{
+    static const int64_t past[] = {1024 + 512 + 8, 1 << 20, INT64_MAX & ~7, -8, -1024};
+
+    for (size_t i = 0; i < sizeof past / sizeof past[0]; i++) {
+        struct chan c = chan_alloc(1024, 0);
+        struct bcast_writer *w = chan_writer(&c);
+        struct bcast_reader *r;
+        uint8_t buf[512];
+        uint64_t p;
+
+        for (uint64_t seq = 0; seq < 40; seq++)
+            send_seq(w, seq, seq_len(seq, 100));
+        bcast_writer_close(w);
+        p = hdr_producer(&c);
+        put64(c.mem + OFF_CLAIMED, p + (uint64_t)past[i]);
+        ck_assert_int_eq(bcast_reader_open(c.mem, c.size, &r), 0);
+        ck_assert_int_eq(bcast_writer_join(c.mem, c.size, &w), 0);
+        ck_assert_uint_eq(hdr_claimed(&c), p);
+        for (uint64_t seq = 100; seq < 1100; seq++) {
+            size_t len = seq_len(seq, 300);
+            send_seq(w, seq, len);
+            ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, NULL), (ssize_t)len);
+            ck_assert_uint_eq(seq_check(seq, buf, len), len);
+        }
+        bcast_writer_close(w);
+        bcast_reader_close(r);
+        chan_free(&c);
+    }
+    {
+        /* at the bound: kept (a writer with padding, a frame and the reserve) */
+        struct chan c = chan_alloc(1024, 0);
+        struct bcast_writer *w = chan_writer(&c);
+        uint64_t p;
+
+        send_seq(w, 0, 40);
+        bcast_writer_close(w);
+        p = hdr_producer(&c);
+        put64(c.mem + OFF_CLAIMED, p + 1024 + 512);
+        ck_assert_int_eq(bcast_writer_join(c.mem, c.size, &w), 0);
+        ck_assert_uint_eq(hdr_claimed(&c), p + 1024 + 512);
+        bcast_writer_close(w);
+        chan_free(&c);
+    }
+}
+END_TEST
+
 START_TEST(test_join_einval)
 {
     struct chan c = chan_alloc(1024, 0);
@@ -665,6 +719,7 @@ SUITE(writer)
 
     tc = suite_case(s, "join", 0);
     tcase_add_test(tc, test_join_resumes);
+    tcase_add_test(tc, test_join_repairs_claimed);
     tcase_add_test(tc, test_join_einval);
     tcase_add_test(tc, test_join_bad_header);
     tcase_add_test(tc, test_join_ready_again);

@@ -16,7 +16,8 @@ FUZZ_CPPFLAGS = -I$(top_builddir) -I$(top_srcdir)/include -I$(top_builddir)/incl
 FUZZ_LIBSRC = \
 	$(srcdir)/src/channel.c $(srcdir)/src/writer.c $(srcdir)/src/reader.c \
 	$(srcdir)/src/message.c $(srcdir)/src/mmap.c
-FUZZ_DEPS = $(FUZZ_LIBSRC) $(srcdir)/src/ring.h $(srcdir)/include/bcast.h \
+FUZZ_DEPS = $(FUZZ_LIBSRC) $(srcdir)/src/ring.h $(srcdir)/src/protocol.h \
+	$(srcdir)/src/arch/copy.h $(srcdir)/include/bcast.h \
 	$(srcdir)/src/arch/x86_64/ring.c $(srcdir)/src/arch/generic/ring.c config.h
 EXTRA_DIST += tests/fuzz/fuzz_reader.c tests/fuzz/gen_seeds.c tests/fuzz/corpus/rust-4k-100.bcast
 
@@ -26,8 +27,7 @@ tests/fuzz/fuzz-reader-generic: $(srcdir)/tests/fuzz/fuzz_reader.c $(FUZZ_DEPS)
 		$(srcdir)/tests/fuzz/fuzz_reader.c $(FUZZ_LIBSRC) $(srcdir)/src/arch/generic/ring.c
 tests/fuzz/fuzz-reader-x86_64: $(srcdir)/tests/fuzz/fuzz_reader.c $(FUZZ_DEPS)
 	@$(MKDIR_P) tests/fuzz
-	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_CPPFLAGS) -DBCAST_ARCH_FAST_PATHS=1 $(FUZZ_CFLAGS) \
-		-fsanitize=fuzzer -o $@ \
+	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ \
 		$(srcdir)/tests/fuzz/fuzz_reader.c $(FUZZ_LIBSRC) $(srcdir)/src/arch/x86_64/ring.c
 tests/fuzz/gen-seeds: $(srcdir)/tests/fuzz/gen_seeds.c $(FUZZ_DEPS)
 	@$(MKDIR_P) tests/fuzz
