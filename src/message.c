@@ -52,24 +52,24 @@ BCAST_EXPORT int bcast_message_flags(const struct bcast_message *m)
 {
     if (!m)
         return -EINVAL;
-    return m->payload ? bcast__msg_flags((uint32_t)m->hdr) : 0;
+    return bcast__msg_filled(m) ? bcast__msg_flags((uint32_t)m->hdr) : 0;
 }
 
 BCAST_EXPORT const void *bcast_message_data(const struct bcast_message *m)
 {
-    return (m && !m->base) ? m->payload : NULL;
+    return (m && !m->reader) ? m->payload : NULL;
 }
 
 BCAST_EXPORT ssize_t bcast_message_read(const struct bcast_message *m, void *buf, size_t cap)
 {
     uint32_t len;
 
-    if (bcast__unlikely(!m || !m->payload || (!buf && cap)))
+    if (bcast__unlikely(!m || !bcast__msg_filled(m) || (!buf && cap)))
         return -EINVAL;
     len = bcast__msg_len(m);
     if (bcast__unlikely(len > cap))
         return -ERANGE;
-    if (m->base)
+    if (m->reader)
         return bcast__ring_message_read(m, buf);
     if (len)
         memcpy(buf, m->payload, len);
@@ -105,9 +105,8 @@ BCAST_EXPORT int bcast_bulk_next(const void *buf, size_t len, size_t *offset,
             off += flen;
             continue;
         }
+        msg->reader = NULL;
         msg->payload = b + off + BCAST__FRAME_HDR;
-        msg->base = NULL;
-        msg->capacity = 0;
         msg->position = start_position + off;
         msg->hdr = hdr;
         *offset = off + flen;

@@ -285,6 +285,10 @@ static inline int fast_send(struct bcast_writer *w, uint8_t *data, const void *p
     uint64_t end = (pos + len + 15) & ~(uint64_t)7;
     uint8_t *frame;
 
+    /* user stays in its argument register for the general path's call
+       (GCC moved it out and back, one instruction on every send) */
+    bcast__reg_hint(user);
+
     if (bcast__unlikely(!fast_room(w, end)))
         return send_general(w, payload, len, user, 0);
     frame = data + (pos & w->mask);
@@ -376,16 +380,17 @@ static __attribute__((noinline)) int next_general(struct bcast_reader *r,
         return (int)flen;
     pos = r->position;
     if (msg)
-        bcast__msg_fill(msg, r, pos, hdr, r->data + (pos & r->mask) + BCAST__FRAME_HDR);
+        bcast__msg_fill(msg, r, pos, hdr);
     r->position = pos + (uint64_t)flen;
     return 0;
 }
 
-/* R3: the frontier check after a payload copy from the frame at pos */
-static inline int payload_good(const uint8_t *data, uint64_t pos, uint64_t capacity)
+/* R3: the frontier check after a payload copy from the frame at pos (the
+   reader's capacity is read after the fence, as a memory operand) */
+static inline int payload_good(const struct bcast_reader *r, const uint8_t *data, uint64_t pos)
 {
     bcast__rmb(); /* R3: header and payload before the frontier; pairs with W1 */
-    return bcast__likely(bcast__ld64(D_CLAIMED(data)) - pos <= capacity);
+    return bcast__likely(bcast__ld64(D_CLAIMED(data)) - pos <= r->capacity);
 }
 
 /* the general eager read: checked arguments, any frame */
@@ -406,16 +411,16 @@ static __attribute__((noinline)) ssize_t receive_general(struct bcast_reader *r,
     payload = r->data + (pos & r->mask) + BCAST__FRAME_HDR;
     if (bcast__unlikely(len > cap)) {
         if (msg)
-            bcast__msg_fill(msg, r, pos, hdr, payload);
+            bcast__msg_fill(msg, r, pos, hdr);
         return -ERANGE;
     }
     if (len)
         bcast__copy_out(buf, payload, len);
-    if (!payload_good(r->data, pos, r->capacity))
+    if (!payload_good(r, r->data, pos + BCAST__FRAME_HDR)) /* the header was checked (R2) */
         return -ENOBUFS;
     r->position = pos + (uint64_t)flen;
     if (msg)
-        bcast__msg_fill(msg, r, pos, hdr, payload);
+        bcast__msg_fill(msg, r, pos, hdr);
     return (ssize_t)len;
 }
 
@@ -437,10 +442,12 @@ static inline int load_head(struct bcast_reader *r, const uint8_t *data, uint64_
         uint64_t p = bcast__ld64(D_PRODUCER(data));
         bcast__rmb(); /* R1: producer before the frame; pairs with W2 */
         *hdr = bcast__ld64(data + idx);
-        *avail = p - pos;
-        if ((int64_t)*avail <= 0)
-            return -EAGAIN;
         r->producer = p;
+        *avail = p - pos;
+        if ((int64_t)*avail <= 0) {
+            r->producer = pos; /* never behind the reader */
+            return -EAGAIN;
+        }
     } else {
         *hdr = bcast__ld64(data + idx);
         *avail = r->producer - pos;
@@ -454,13 +461,13 @@ static inline int load_head(struct bcast_reader *r, const uint8_t *data, uint64_
 /*
  * The fast lazy read: a frame that is not padding, not filtered, no longer
  * than the MTU, and ends inside the ring and the committed data.  Fills the
- * message's payload, position and header, and its channel words when
- * fill_channel is set (a poll message has them from the reader's open).
- * Returns 0, -EAGAIN, -ENOBUFS, or GENERAL for anything else: the general
- * path reads the frame again from the start and checks it in full.  A
- * message is written only when a frame is delivered.
+ * message's position and header, and its reader when fill_reader is set (a
+ * poll message has it from the reader's open).  Returns 0, -EAGAIN,
+ * -ENOBUFS, or GENERAL for anything else: the general path reads the frame
+ * again from the start and checks it in full.  A message is written only
+ * when a frame is delivered.
  */
-static inline int next_core(struct bcast_reader *r, struct bcast_message *msg, int fill_channel)
+static inline int next_core(struct bcast_reader *r, struct bcast_message *msg, int fill_reader)
 {
     const uint8_t *data = r->data;
     uint64_t pos = r->position, idx = pos & r->mask, hdr, avail, fl, flen;
@@ -479,13 +486,10 @@ static inline int next_core(struct bcast_reader *r, struct bcast_message *msg, i
     if (bcast__unlikely(idx + flen > r->capacity))
         return GENERAL;
     r->position = pos + flen;
-    msg->payload = data + idx + BCAST__FRAME_HDR;
     msg->position = pos;
     msg->hdr = hdr;
-    if (fill_channel) {
-        msg->base = r->base;
-        msg->capacity = r->capacity;
-    }
+    if (fill_reader)
+        msg->reader = r;
     return 0;
 }
 
@@ -507,9 +511,9 @@ int bcast__ring_skip(struct bcast_reader *r)
 }
 
 /*
- * Poll with the fast lazy read in the loop.  The poll message's base and
- * capacity were set when the reader was opened, so each message costs three
- * stores; the general path fills all five with the same values.  The
+ * Poll with the fast lazy read in the loop.  The poll message's reader was
+ * set when the reader was opened, so each message costs two stores; the
+ * general path fills all three with the same values.  The
  * handler may call the reader's other functions: the loop keeps no reader
  * state in registers across the call.
  */
@@ -567,9 +571,9 @@ static inline int fast_frame_ok(const struct bcast_reader *r, uint64_t idx, uint
 
 /* the fast eager read of the frame at the reader's position, its header
    and the bytes committed from there already loaded: the length, -ENOBUFS
-   or GENERAL */
+   or GENERAL; fills msg, if there is one, with the frame read */
 static inline ssize_t receive_frame(struct bcast_reader *r, void *buf, size_t cap, uint64_t hdr,
-                                    uint64_t avail)
+                                    uint64_t avail, struct bcast_message *msg)
 {
     const uint8_t *data = r->data;
     uint64_t pos = r->position, idx = pos & r->mask;
@@ -581,76 +585,86 @@ static inline ssize_t receive_frame(struct bcast_reader *r, void *buf, size_t ca
     if (bcast__unlikely(!fast_frame_ok(r, idx, fl, flen, cap, avail)))
         return GENERAL;
     bcast__copy_out_small(buf, data + idx + BCAST__FRAME_HDR, fl);
-    if (!payload_good(data, pos, r->capacity))
+    if (!payload_good(r, data, pos))
         return -ENOBUFS;
     r->position = pos + flen;
+    if (msg)
+        bcast__msg_fill(msg, r, pos, hdr);
     return (ssize_t)fl;
 }
 
-/* a receive that also fills a message */
-static __attribute__((noinline)) ssize_t receive_msg(struct bcast_reader *r, void *buf,
-                                                     size_t cap, struct bcast_message *msg)
-{
-    const uint8_t *data = r->data;
-    uint64_t pos = r->position, idx = pos & r->mask, hdr, avail;
-    ssize_t rc;
-
-    if (load_head(r, data, pos, idx, &hdr, &avail) < 0)
-        return -EAGAIN;
-    rc = receive_frame(r, buf, cap, hdr, avail);
-    if (bcast__unlikely(rc == GENERAL))
-        return receive_general(r, buf, cap, msg);
-    if (rc >= 0)
-        bcast__msg_fill(msg, r, pos, hdr, data + idx + BCAST__FRAME_HDR);
-    return rc;
-}
-
-/* a receive of any other size the fast path takes, or the general one,
-   once the producer position is loaded (avail); the header is loaded again,
-   after it, so that the caller need not keep it */
+/* a receive of any size the fast path takes but 16 to 32 bytes, or the
+   general one, once load_head has loaded the producer position (or found
+   the cached one ahead): the header is loaded again, after it, so that the
+   caller need not keep it or the bytes committed */
 static __attribute__((noinline)) ssize_t receive_other(struct bcast_reader *r, void *buf,
-                                                       size_t cap, uint64_t avail)
+                                                       size_t cap, struct bcast_message *msg)
 {
     ssize_t rc = receive_frame(r, buf, cap, bcast__ld64(r->data + (r->position & r->mask)),
-                               avail);
+                               r->producer - r->position, msg);
 
     if (bcast__unlikely(rc == GENERAL))
-        return receive_general(r, buf, cap, NULL);
+        return receive_general(r, buf, cap, msg);
     return rc;
 }
 
 /*
- * The receive into a buffer: a leaf function for 16 to 32 bytes, the
- * common size class, tested with the "no filter" condition in one compare
- * (fl - 16 < fast16); the other sizes take receive_other, a message to fill
- * receive_msg.
+ * The fast receive: a leaf function for 16 to 32 bytes, the common size
+ * class, tested with the "no filter" condition in one compare (fl - 16 <
+ * fast16); the other sizes take receive_other.  Compiled twice, for a
+ * receive into a buffer and for one that also fills a message.
  */
-ssize_t bcast__ring_receive(struct bcast_reader *r, void *buf, size_t cap,
-                            struct bcast_message *msg)
+static bcast__always_inline ssize_t receive_fast(struct bcast_reader *r, void *buf, size_t cap,
+                                   struct bcast_message *msg)
 {
-    const uint8_t *data;
-    uint64_t pos, idx, hdr, avail, fl, flen;
+    const uint8_t *data = r->data;
+    uint64_t pos = r->position, idx = pos & r->mask, hdr, avail, fl, flen;
 
-    if (bcast__unlikely(!r || !buf))
-        return receive_general(r, buf, cap, msg);
-    if (msg)
-        return receive_msg(r, buf, cap, msg);
-    data = r->data;
-    pos = r->position;
-    idx = pos & r->mask;
     if (load_head(r, data, pos, idx, &hdr, &avail) < 0)
         return -EAGAIN;
     fl = hdr & (BCAST__LEN_MASK | BCAST__PAD); /* padding is >= fast16 + 16 */
     if (bcast__unlikely(fl - 16 >= r->fast16))
-        return receive_other(r, buf, cap, avail);
+        return receive_other(r, buf, cap, msg);
+    /* a frame of 16 to 32 bytes: fill the message now, so that the header
+       need not be kept through the checks and the copy; when the frame
+       turns out corrupt, overrun or too long for buf, the message names the
+       frame the reader stopped at (bcast_message_read checks it again) */
+    if (msg)
+        bcast__msg_fill(msg, r, pos, hdr);
     flen = bcast__frame_len(fl);
-    if (bcast__unlikely(!fast_frame_ok(r, idx, fl, flen, cap, avail)))
-        return receive_general(r, buf, cap, NULL);
+    /* with a message to fill, the bytes committed are taken again from the
+       cache load_head stored: one register fewer through the fills */
+    if (msg)
+        avail = r->producer - pos;
+    if (bcast__unlikely(!fast_frame_ok(r, idx, fl, flen, cap, avail))) {
+        if (msg) /* the frame may be corrupt: no message may name it */
+            msg->reader = NULL, msg->payload = NULL;
+        return receive_general(r, buf, cap, msg);
+    }
     bcast__copy_out_16_32(buf, data + idx + BCAST__FRAME_HDR, fl);
-    if (!payload_good(data, pos, r->capacity))
+    if (!payload_good(r, data, pos))
         return -ENOBUFS;
     r->position = pos + flen;
     return (ssize_t)fl;
+}
+
+/* the receive that fills a message */
+static __attribute__((noinline, nonnull(4))) ssize_t receive_msg(struct bcast_reader *r, void *buf,
+                                                     size_t cap, struct bcast_message *msg)
+{
+    if (bcast__unlikely(!r || !buf))
+        return receive_general(r, buf, cap, msg);
+    return receive_fast(r, buf, cap, msg);
+}
+
+ssize_t bcast__ring_receive(struct bcast_reader *r, void *buf, size_t cap,
+                            struct bcast_message *msg)
+{
+    if (msg)
+        return receive_msg(r, buf, cap, msg);
+    if (bcast__unlikely(!r || !buf))
+        return receive_general(r, buf, cap, NULL);
+    return receive_fast(r, buf, cap, NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -658,13 +672,12 @@ ssize_t bcast__ring_receive(struct bcast_reader *r, void *buf, size_t cap,
 
 ssize_t bcast__ring_message_read(const struct bcast_message *m, void *buf)
 {
+    const struct bcast_reader *r = m->reader;
     uint32_t len = bcast__msg_len(m);
 
     if (len)
-        bcast__copy_out(buf, m->payload, len);
-    bcast__rmb(); /* R3: payload before the frontier; pairs with W1 */
-    if (bcast__unlikely(bcast__ld64(CLAIMED(m->base)) - (m->position + BCAST__FRAME_HDR) >
-                        m->capacity))
+        bcast__copy_out(buf, r->data + (m->position & r->mask) + BCAST__FRAME_HDR, len);
+    if (!payload_good(r, r->data, m->position + BCAST__FRAME_HDR))
         return -ENOBUFS;
     return (ssize_t)len;
 }

@@ -26,10 +26,16 @@
 #define BCAST_EXPORT __attribute__((visibility("default")))
 #define bcast__likely(x) __builtin_expect(!!(x), 1)
 #define bcast__unlikely(x) __builtin_expect(!!(x), 0)
+#define bcast__always_inline inline __attribute__((always_inline))
+/* an empty asm that takes x in a register and may change it: a register
+   allocation hint, no instruction */
+#define bcast__reg_hint(x) __asm__("" : "+r"(x))
 #else
 #define BCAST_EXPORT
 #define bcast__likely(x) (x)
 #define bcast__unlikely(x) (x)
+#define bcast__always_inline inline
+#define bcast__reg_hint(x) ((void)0)
 #endif
 
 /* ---- header layout (doc/bcast-format.5) ---- */
@@ -97,19 +103,19 @@ struct bcast_writer {
 };
 
 /*
- * A message is five words, filled by a read with five stores.  A ring
- * message refers to the channel memory only (its base, for the frontier
- * check of bcast_message_read, and its capacity), never to the reader that
- * filled it, so it stays readable as long as the channel memory is mapped;
- * a bulk message has no base; a message never filled has no payload.
- * Length, user_defined and flags are read off the header.
+ * A ring message is three words, filled by a read with three stores: the
+ * reader that filled it (for the channel's data, mask, base and capacity,
+ * which never change while the reader is open), the frame's position and
+ * its header; its payload is where the position puts it.  So it is
+ * readable until its reader is closed.  A bulk message has no reader and
+ * points into the caller's bulk buffer.  A message never filled has
+ * neither.  Length, user_defined and flags are read off the header.
  */
 struct bcast_message {
-    const uint8_t *payload; /* ring payload or bulk buffer; NULL: never filled */
-    const uint8_t *base;    /* ring message: the channel; bulk: NULL */
-    uint64_t capacity;      /* ring message: the channel's capacity */
-    uint64_t position;      /* stream position of the frame header */
-    uint64_t hdr;           /* the frame header: fields | user_defined << 32 */
+    const struct bcast_reader *reader; /* ring message: its reader; bulk: NULL */
+    uint64_t position;                 /* stream position of the frame header */
+    uint64_t hdr;                      /* the frame header: fields | user_defined << 32 */
+    const uint8_t *payload;            /* bulk message: its payload in the bulk buffer */
 };
 
 struct bcast_reader {
@@ -237,13 +243,17 @@ static inline uint64_t bcast__frame_check(uint32_t fields, uint64_t idx, uint64_
 }
 
 static inline void bcast__msg_fill(struct bcast_message *m, const struct bcast_reader *r,
-                                   uint64_t pos, uint64_t hdr, const uint8_t *payload)
+                                   uint64_t pos, uint64_t hdr)
 {
-    m->payload = payload;
-    m->base = r->base;
-    m->capacity = r->capacity;
+    m->reader = r;
     m->position = pos;
     m->hdr = hdr;
+}
+
+/* a message filled by a read (ring) or by bcast_bulk_next */
+static inline int bcast__msg_filled(const struct bcast_message *m)
+{
+    return m->reader || m->payload;
 }
 
 static inline uint32_t bcast__msg_len(const struct bcast_message *m)
@@ -397,10 +407,9 @@ static inline void bcast__reader_setup(struct bcast_reader *r, const void *mem,
     r->position = position;
     r->producer = position; /* forces a producer load on the first read */
     bcast__reader_fast_bounds(r, 1);
-    /* the poll message's channel words never change; a fast poll fills
-       only payload, position and header */
-    r->poll_msg.base = r->base;
-    r->poll_msg.capacity = capacity;
+    /* the poll message's reader never changes; a fast poll fills only
+       position and header */
+    r->poll_msg.reader = r;
     /* a frame the fast receive takes is at most frame_len(BCAST__FAST_MAX) long */
     r->fast_end = capacity > bcast__frame_len(BCAST__FAST_MAX)
                       ? capacity - bcast__frame_len(BCAST__FAST_MAX) : 0;

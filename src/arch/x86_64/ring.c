@@ -50,12 +50,12 @@
 /* shared words: x86-64 is little-endian, the format's byte order */
 static inline uint64_t bcast__ld64(const void *p)
 {
-    return *(const volatile uint64_t *)p;
+    return __atomic_load_n((const uint64_t *)p, __ATOMIC_RELAXED);
 }
 
 static inline void bcast__st64(void *p, uint64_t v)
 {
-    *(volatile uint64_t *)p = v;
+    __atomic_store_n((uint64_t *)p, v, __ATOMIC_RELAXED);
 }
 
 static inline uint8_t bcast__ld8(const void *p)
