@@ -257,7 +257,7 @@ struct writer_req {
 };
 
 /*
- * The writer opens.  Decisions DESIGN.md leaves open, written down:
+ * The writer opens.  Decisions the format leaves open, written down:
  *  - A join (and open_file) opens the channel file first, with O_NOFOLLOW,
  *    and checks who owns it before it takes the lock, so a failed join
  *    makes no sidecar for a path that is missing or no channel of ours.
