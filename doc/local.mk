@@ -24,6 +24,7 @@ dist_man3_MANS += \
 	doc/bcast_reader_open_at.3 \
 	doc/bcast_reader_open_file.3 \
 	doc/bcast_reader_open_file_at.3 \
+	doc/bcast_reader_open_file_last_lap.3 \
 	doc/bcast_reader_open_last_lap.3 \
 	doc/bcast_reader_pending.3 \
 	doc/bcast_reader_poll.3 \
@@ -47,6 +48,7 @@ dist_man3_MANS += \
 	doc/bcast_writer_join_file.3 \
 	doc/bcast_writer_mtu.3 \
 	doc/bcast_writer_open_file.3 \
+	doc/bcast_writer_open_file_opts.3 \
 	doc/bcast_writer_position.3 \
 	doc/bcast_writer_send.3 \
 	doc/bcast_writer_set_reserve.3

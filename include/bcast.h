@@ -44,6 +44,22 @@ extern "C" {
 /* file flags */
 #define BCAST_FILE_MLOCK 0x1        /**< lock the mapping in RAM */
 #define BCAST_FILE_NO_POPULATE 0x2  /**< do not prefault the mapping */
+#define BCAST_FILE_SPARSE 0x4       /**< writers: do not reserve the file's blocks */
+#define BCAST_FILE_REPLACE 0x8      /**< bcast_writer_open_file_opts: replace what is there */
+
+/**
+ * Options of bcast_writer_open_file_opts().  Zero it, set size to
+ * sizeof(struct bcast_file_options), then the fields wanted; later versions
+ * only add fields at the end, and a zero field keeps the default.
+ */
+struct bcast_file_options {
+    size_t size;              /**< sizeof(struct bcast_file_options) */
+    int flags;                /**< BCAST_FILE_* */
+    mode_t mode;              /**< mode of the channel file it creates (0: 0600); its
+                                   group and other write bits also let it join such a file */
+    const void *metadata;     /**< header metadata of a channel it creates, or NULL */
+    size_t metadata_len;      /**< at most BCAST_METADATA_SIZE */
+};
 
 struct bcast_writer;
 struct bcast_reader;
@@ -124,10 +140,16 @@ BCAST_WARN_UNUSED
 int bcast_writer_open_file(const char *path, size_t capacity, int flags,
                            struct bcast_writer **out);
 BCAST_WARN_UNUSED
+int bcast_writer_open_file_opts(const char *path, size_t capacity,
+                                const struct bcast_file_options *opts, int *created,
+                                struct bcast_writer **out);
+BCAST_WARN_UNUSED
 int bcast_reader_open_file(const char *path, int flags, struct bcast_reader **out);
 BCAST_WARN_UNUSED
 int bcast_reader_open_file_at(const char *path, uint64_t position, int flags,
                               struct bcast_reader **out);
+BCAST_WARN_UNUSED
+int bcast_reader_open_file_last_lap(const char *path, int flags, struct bcast_reader **out);
 
 #ifdef __cplusplus
 }

@@ -99,7 +99,13 @@ BCAST_EXPORT const char *bcast_strerror(int err)
     case -EINVAL:
         return "Invalid argument";
     case -EPERM:
-        return "Operation not permitted (RLIMIT_MEMLOCK too small for BCAST_FILE_MLOCK?)";
+        return "Not permitted: file of another user, writable by others, or RLIMIT_MEMLOCK is 0";
+    case -ELOOP:
+        return "Channel or lock path is a symbolic link";
+    case -ENOSPC:
+        return "No space left on device for the channel file";
+    case -ENODATA:
+        return "Channel file has holes; it cannot be locked in RAM";
     case -ENOMEM:
         return "Out of memory (RLIMIT_MEMLOCK too small for BCAST_FILE_MLOCK?)";
     default:

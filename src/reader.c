@@ -78,6 +78,7 @@ BCAST_EXPORT int bcast_reader_open_last_lap(const void *mem, size_t size,
         start = producer;
     return reader_new(mem, capacity, start, out);
 }
+BCAST__ALIAS(bcast_reader_open_last_lap, bcast__reader_open_last_lap);
 
 BCAST_EXPORT void bcast_reader_close(struct bcast_reader *r)
 {

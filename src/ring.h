@@ -466,6 +466,7 @@ extern __typeof__(bcast_writer_create) bcast__writer_create;
 extern __typeof__(bcast_writer_join) bcast__writer_join;
 extern __typeof__(bcast_reader_open) bcast__reader_open;
 extern __typeof__(bcast_reader_open_at) bcast__reader_open_at;
+extern __typeof__(bcast_reader_open_last_lap) bcast__reader_open_last_lap;
 
 /* ---- mmap.c ---- */
 void bcast__mapping_release(struct bcast__mapping *m);

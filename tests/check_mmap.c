@@ -249,8 +249,8 @@ static void make_channel(const char *path, size_t cap, uint32_t n)
 
 /*
  * path is not a channel that can be opened (yet): bcast_reader_open_file,
- * bcast_reader_open_file_at 0, bcast_writer_join_file and
- * bcast_writer_open_file at capacity 4096 each say want and hand out no
+ * bcast_reader_open_file_at 0, bcast_reader_open_file_last_lap,
+ * bcast_writer_join_file and bcast_writer_open_file at capacity 4096 each say want and hand out no
  * handle.  The failure message names the call and the caller's line.
  */
 #define assert_opens_fail(path, want) opens_fail(__LINE__, path, want)
@@ -258,20 +258,40 @@ static void make_channel(const char *path, size_t cap, uint32_t n)
 static void opens_fail(int line, const char *path, int want)
 {
     static const char *const calls[] = {"bcast_reader_open_file", "bcast_reader_open_file_at",
-                                        "bcast_writer_join_file", "bcast_writer_open_file"};
+                                        "bcast_writer_join_file", "bcast_writer_open_file",
+                                        "bcast_reader_open_file_last_lap"};
 
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < 5; k++) {
         struct bcast_reader *r = NULL;
         struct bcast_writer *w = NULL;
         int rc = k == 0   ? bcast_reader_open_file(path, 0, &r)
                  : k == 1 ? bcast_reader_open_file_at(path, 0, 0, &r)
                  : k == 2 ? bcast_writer_join_file(path, 0, &w)
-                          : bcast_writer_open_file(path, 4096, 0, &w);
+                 : k == 3 ? bcast_writer_open_file(path, 4096, 0, &w)
+                          : bcast_reader_open_file_last_lap(path, 0, &r);
 
         ck_assert_msg(rc == want, "line %d: %s gave %d (%s), not %d (%s)", line, calls[k], rc,
                       bcast_strerror(rc), want, bcast_strerror(want));
         ck_assert_msg(r == NULL && w == NULL, "line %d: %s handed out a handle", line, calls[k]);
     }
+}
+
+/* the same for the readers and bcast_writer_join_file only */
+#define readers_and_join_fail(path, want) readers_join_fail(__LINE__, path, want)
+
+static void readers_join_fail(int line, const char *path, int want)
+{
+    struct bcast_reader *r = NULL;
+    struct bcast_writer *w = NULL;
+    int rc[4];
+
+    rc[0] = bcast_reader_open_file(path, 0, &r);
+    rc[1] = bcast_reader_open_file_at(path, 0, 0, &r);
+    rc[2] = bcast_reader_open_file_last_lap(path, 0, &r);
+    rc[3] = bcast_writer_join_file(path, 0, &w);
+    for (int k = 0; k < 4; k++)
+        ck_assert_msg(rc[k] == want, "line %d: open %d gave %d, not %d", line, k, rc[k], want);
+    ck_assert(r == NULL && w == NULL);
 }
 
 /* where a file user opens "the last lap": see the comment at the top */
@@ -514,7 +534,9 @@ END_TEST
 
 START_TEST(test_bad_args)
 {
-    static const int bad_flags[] = {0x4, 0x8, 0x100, 0x40000000, -1, INT_MIN};
+    /* 0x4 (BCAST_FILE_SPARSE) is a writer flag, 0x8 (BCAST_FILE_REPLACE) one
+       of bcast_writer_open_file_opts() only */
+    static const int bad_flags[] = {0x8, 0x10, 0x100, 0x40000000, -1, INT_MIN};
     const char *path = tpath("chan");
     struct bcast_writer *w = NULL;
     struct bcast_reader *r = NULL;
@@ -544,7 +566,10 @@ START_TEST(test_bad_args)
         ck_assert_int_eq(bcast_writer_join_file(path, f, &w), -EINVAL);
         ck_assert_int_eq(bcast_reader_open_file(path, f, &r), -EINVAL);
         ck_assert_int_eq(bcast_reader_open_file_at(path, 0, f, &r), -EINVAL);
+        ck_assert_int_eq(bcast_reader_open_file_last_lap(path, f, &r), -EINVAL);
     }
+    ck_assert_int_eq(bcast_reader_open_file(path, BCAST_FILE_SPARSE, &r), -EINVAL);
+    ck_assert_int_eq(bcast_reader_open_file_last_lap(path, BCAST_FILE_SPARSE, &r), -EINVAL);
     /* open_file_at wants an 8-aligned position */
     ck_assert_int_eq(bcast_reader_open_file_at(path, 4, 0, &r), -EINVAL);
     ck_assert_int_eq(bcast_reader_open_file_at(path, 1, 0, &r), -EINVAL);
@@ -554,6 +579,8 @@ START_TEST(test_bad_args)
     ck_assert_int_eq(bcast_reader_open_file(path, BCAST_FILE_NO_POPULATE, &r), 0);
     bcast_reader_close(r);
     ck_assert_int_eq(bcast_writer_join_file(path, BCAST_FILE_NO_POPULATE, &w), 0);
+    bcast_writer_close(w);
+    ck_assert_int_eq(bcast_writer_join_file(path, BCAST_FILE_SPARSE, &w), 0);
     bcast_writer_close(w);
 }
 END_TEST
@@ -570,12 +597,13 @@ START_TEST(test_missing_file)
     ck_assert_ptr_null(r);
     ck_assert_ptr_null(w);
     ck_assert_int_eq(access(path, F_OK), -1);
-    /* the join took the lock first, so the sidecar exists now: harmless */
+    /* a failed join leaves no sidecar behind */
+    ck_assert_int_eq(access(lock_path(path), F_OK), -1);
     make_channel(path, 4096, 0);
 }
 END_TEST
 
-/* empty: a creator between creat and ftruncate */
+/* empty: a creator between creat and ftruncate, or one that died there */
 START_TEST(test_empty_file)
 {
     const char *path = tpath("chan");
@@ -585,12 +613,19 @@ START_TEST(test_empty_file)
     write_file(path, NULL, 0, 0600);
     ck_assert_int_eq(bcast_reader_open_file(path, 0, &r), -EAGAIN);
     ck_assert_int_eq(bcast_reader_open_file_at(path, 0, 0, &r), -EAGAIN);
+    ck_assert_int_eq(bcast_reader_open_file_last_lap(path, 0, &r), -EAGAIN);
     ck_assert_int_eq(bcast_writer_join_file(path, 0, &w), -EAGAIN);
-    /* open_file: not a channel of that capacity, and not rewritten */
-    ck_assert_int_eq(bcast_writer_open_file(path, 4096, 0, &w), -EINVAL);
     ck_assert_int_eq(file_size_of(path), 0);
     ck_assert_ptr_null(r);
     ck_assert_ptr_null(w);
+    /* open_file holds the lock, so nobody is creating it: it finishes it */
+    ck_assert_int_eq(bcast_writer_open_file(path, 4096, 0, &w), 0);
+    ck_assert_int_eq(file_size_of(path), HDR + 4096);
+    fx_send(w, 0, 3);
+    ck_assert_int_eq(bcast_reader_open_file_at(path, 0, 0, &r), 0);
+    fx_expect(r, 0, 3, -EAGAIN);
+    bcast_reader_close(r);
+    bcast_writer_close(w);
 }
 END_TEST
 
@@ -627,15 +662,39 @@ START_TEST(test_ready_zero)
     ck_assert_ptr_nonnull(zeros);
     write_file(path, zeros, HDR + 4096, 0600);
     free(zeros);
-    assert_opens_fail(path, -EAGAIN);
+    readers_and_join_fail(path, -EAGAIN);
 
     make_channel(path, 4096, 3);
     poke(path, OFF_READY, &zero, 1);
-    assert_opens_fail(path, -EAGAIN);
+    readers_and_join_fail(path, -EAGAIN);
     poke(path, OFF_READY, &one, 1);
     ck_assert_int_eq(bcast_reader_open_file_at(path, 0, 0, &r), 0);
     fx_expect(r, 0, 3, -EAGAIN);
     bcast_reader_close(r);
+
+    /* open_file holds the lock: a creator that left it unready is dead, so
+       it makes a new channel of it, zeroed or half-made (magic "BCST") */
+    for (int k = 0; k < 2; k++) {
+        struct bcast_writer *w = NULL;
+        int created = -1;
+        if (k == 0) {
+            poke(path, OFF_READY, &zero, 1);
+        } else {
+            uint8_t *z = calloc(1, HDR + 4096);
+            ck_assert_ptr_nonnull(z);
+            write_file(path, z, HDR + 4096, 0600);
+            free(z);
+        }
+        ck_assert_int_eq(bcast_writer_open_file_opts(path, 4096, NULL, &created, &w), 0);
+        ck_assert_int_eq(created, 1);
+        ck_assert_uint_eq(bcast_writer_position(w), 0);
+        ck_assert_uint_eq(hdr64(path, OFF_READY) & 0xff, 1);
+        fx_send(w, 10, 12);
+        bcast_writer_close(w);
+        ck_assert_int_eq(bcast_reader_open_file_at(path, 0, 0, &r), 0);
+        fx_expect(r, 10, 12, -EAGAIN);
+        bcast_reader_close(r);
+    }
 }
 END_TEST
 

@@ -14,3 +14,11 @@ EXTRA_DIST += \
 # a channel larger than its file system fails at create time (ENOSPC)
 TESTS += tests/enospc.test
 EXTRA_DIST += tests/enospc.test
+
+# check_shared_host: file channels on a host shared with other users
+# (squatted names, planted lock links, hostile sparse files, a full tmpfs,
+# a channel shared with a group); parts run as other users
+CHECK_SUITES += tests/check_shared_host
+tests_check_shared_host_CFLAGS = $(SUITECFLAGS)
+tests_check_shared_host_LDADD = $(SUITELIBS)
+tests_check_shared_host_LDFLAGS = $(SUITELDFLAGS)

@@ -74,9 +74,10 @@ int main(int argc, char **argv)
     rc = create ? bcast_writer_open_file(path, (size_t)capacity, 0, &w)
                 : bcast_writer_join_file(path, 0, &w);
     if (rc < 0) {
-        tool_error(path, rc);
+        tool_open_error(path, rc, TOOL_OPEN_WRITER, create ? capacity : 0);
         return TOOL_EXIT_ERROR;
     }
+    tool_catch_sigbus(path);
     while (!tool_stop) {
         errno = 0;
         len = getline(&line, &linecap, stdin);

@@ -6,7 +6,8 @@
  * The capacity, MTU and metadata come from the public API; the producer
  * and claimed positions and the lap count, which the API does not expose,
  * from a pread of the header.  Nothing here writes to the channel or
- * blocks its writer.
+ * blocks its writer: the writer lock's state comes from /proc/locks, and
+ * the lock file is never opened.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -88,6 +89,19 @@ static const char *json_bool(int b)
     return b ? "true" : "false";
 }
 
+/* the writer lock state of tool_writer_locked(): held, free, or unknown
+   (JSON null) when it could not be told, never an error: a monitor keeps
+   working without access to the lock file */
+static const char *lock_word(int locked)
+{
+    return locked < 0 ? "unknown" : locked ? "held" : "free";
+}
+
+static const char *json_lock(int locked)
+{
+    return locked < 0 ? "null" : json_bool(locked);
+}
+
 static void print_stat(const struct stat_opts *o, struct bcast_reader *r,
                        const struct tool_header *h, int locked)
 {
@@ -104,7 +118,7 @@ static void print_stat(const struct stat_opts *o, struct bcast_reader *r,
                bcast_reader_capacity(r), bcast_reader_mtu(r),
                (unsigned long long)h->producer_position,
                (unsigned long long)h->claimed_position, (unsigned long long)h->lap_count,
-               json_bool(locked), text ? "text" : "hex");
+               json_lock(locked), text ? "text" : "hex");
         if (text) {
             json_string(md, mdlen);
         } else {
@@ -121,7 +135,10 @@ static void print_stat(const struct stat_opts *o, struct bcast_reader *r,
     printf("producer_position: %llu\n", (unsigned long long)h->producer_position);
     printf("claimed_position:  %llu\n", (unsigned long long)h->claimed_position);
     printf("lap_count:         %llu\n", (unsigned long long)h->lap_count);
-    printf("writer_lock:       %s\n", locked ? "held" : "free");
+    if (locked < 0)
+        printf("writer_lock:       unknown (%s)\n", bcast_strerror(locked));
+    else
+        printf("writer_lock:       %s\n", lock_word(locked));
     if (mdlen == 0)
         printf("metadata:          (none)\n");
     else if (text)
@@ -227,12 +244,12 @@ static int watch(const struct stat_opts *o, struct bcast_reader *r)
             double dt = now - last;
             int locked;
 
-            if ((rc = tool_header_read(o->path, &h)) < 0 ||
-                (rc = locked = tool_writer_locked(o->path)) < 0) {
+            if ((rc = tool_header_read(o->path, &h)) < 0) {
                 free(buf);
                 tool_error(o->path, rc);
                 return TOOL_EXIT_ERROR;
             }
+            locked = tool_writer_locked(o->path);
             if (o->json)
                 printf("{\"producer_position\":%llu,\"claimed_position\":%llu,"
                        "\"lap_count\":%llu,\"writer_locked\":%s,\"interval\":%.3f,"
@@ -240,7 +257,7 @@ static int watch(const struct stat_opts *o, struct bcast_reader *r)
                        "\"messages_per_sec\":%.1f,\"mb_per_sec\":%.3f}\n",
                        (unsigned long long)h.producer_position,
                        (unsigned long long)h.claimed_position,
-                       (unsigned long long)h.lap_count, json_bool(locked), dt,
+                       (unsigned long long)h.lap_count, json_lock(locked), dt,
                        (unsigned long long)c.messages, (unsigned long long)c.bytes,
                        (unsigned long long)c.lost, (double)c.messages / dt,
                        (double)c.bytes / dt / 1e6);
@@ -248,7 +265,7 @@ static int watch(const struct stat_opts *o, struct bcast_reader *r)
                 printf("producer=%llu msgs/s=%.1f MB/s=%.3f lost=%llu writer=%s\n",
                        (unsigned long long)h.producer_position, (double)c.messages / dt,
                        (double)c.bytes / dt / 1e6, (unsigned long long)c.lost,
-                       locked ? "held" : "free");
+                       lock_word(locked));
             fflush(stdout);
             c = (struct counts){0, 0, 0};
             last = now;
@@ -309,14 +326,16 @@ int main(int argc, char **argv)
     o.path = argv[optind];
 
     if ((rc = bcast_reader_open_file(o.path, BCAST_FILE_NO_POPULATE, &r)) < 0) {
-        tool_error(o.path, rc);
+        tool_open_error(o.path, rc, TOOL_OPEN_READER, 0);
         return TOOL_EXIT_ERROR;
     }
-    if ((rc = tool_header_read(o.path, &h)) < 0 || (rc = locked = tool_writer_locked(o.path)) < 0) {
+    tool_catch_sigbus(o.path);
+    if ((rc = tool_header_read(o.path, &h)) < 0) {
         bcast_reader_close(r);
         tool_error(o.path, rc);
         return TOOL_EXIT_ERROR;
     }
+    locked = tool_writer_locked(o.path); /* < 0: unknown, said in the field */
     if (o.watch) {
         tool_catch_signals();
         if (!o.json)

@@ -133,9 +133,6 @@ static void print_hexdump(const unsigned char *p, size_t n)
 static int open_reader(const struct tail_opts *o, struct bcast_reader **r)
 {
     const int flags = BCAST_FILE_NO_POPULATE;
-    struct tool_header h;
-    uint64_t start;
-    int rc;
 
     switch (o->start) {
     case START_ZERO:
@@ -143,14 +140,7 @@ static int open_reader(const struct tail_opts *o, struct bcast_reader **r)
     case START_POSITION:
         return bcast_reader_open_file_at(o->path, o->position, flags, r);
     case START_LAST_LAP:
-        /* bcast_reader_open_last_lap's rule, from a pread of the header: the
-           start of the latest lap when it is committed and not overwritten */
-        if ((rc = tool_header_read(o->path, &h)) < 0)
-            return rc;
-        start = h.lap_count * h.capacity;
-        if (h.producer_position - start > h.capacity || h.claimed_position - start > h.capacity)
-            start = h.producer_position;
-        return bcast_reader_open_file_at(o->path, start & ~(uint64_t)7, flags, r);
+        return bcast_reader_open_file_last_lap(o->path, flags, r);
     case START_PRODUCER:
     default:
         return bcast_reader_open_file(o->path, flags, r);
@@ -327,9 +317,10 @@ int main(int argc, char **argv)
 
     tool_catch_signals();
     if ((rc = open_reader(&o, &r)) < 0) {
-        tool_error(o.path, rc);
+        tool_open_error(o.path, rc, TOOL_OPEN_READER, 0);
         return TOOL_EXIT_ERROR;
     }
+    tool_catch_sigbus(o.path);
     status = tail(&o, r);
     bcast_reader_close(r);
     rc = tool_finish_stdout();

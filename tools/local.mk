@@ -18,3 +18,7 @@ tests_tools_feed_LDADD = $(BCAST_LIB)
 TESTS += tests/tools.test
 EXTRA_DIST += tests/tools.test
 EXTRA_DIST += tests/fixtures/rust-4k-100.bcast
+
+# the tools on a host shared with other users (lock probing, error texts, SIGBUS)
+TESTS += tests/shared-host-tools.test
+EXTRA_DIST += tests/shared-host-tools.test

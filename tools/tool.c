@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -102,33 +103,174 @@ out:
     return err;
 }
 
-int tool_writer_locked(const char *path)
+static char *lock_path_of(const char *path)
 {
     size_t n = strlen(path);
     char *lock_path = malloc(n + sizeof ".lock");
-    int fd, err, held;
+
+    if (lock_path) {
+        memcpy(lock_path, path, n);
+        memcpy(lock_path + n, ".lock", sizeof ".lock");
+    }
+    return lock_path;
+}
+
+int tool_writer_locked(const char *path)
+{
+    char *lock_path = lock_path_of(path);
+    char line[256];
+    struct stat st;
+    FILE *f;
+    int held = 0;
 
     if (!lock_path)
         return -ENOMEM;
-    memcpy(lock_path, path, n);
-    memcpy(lock_path + n, ".lock", sizeof ".lock");
-    fd = open(lock_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    err = errno;
-    free(lock_path);
-    if (fd < 0)
+    if (lstat(lock_path, &st) < 0) {
+        int err = errno;
+        free(lock_path);
         return err == ENOENT ? 0 : -err;
-    /* a writer holds LOCK_EX for its lifetime: a shared probe fails while it
-       is attached and is dropped at once otherwise */
-    if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
-        (void)flock(fd, LOCK_UN);
-        held = 0;
-    } else if (errno == EWOULDBLOCK) {
-        held = 1;
-    } else {
-        held = -errno;
     }
-    close(fd);
+    free(lock_path);
+    /* "1: FLOCK  ADVISORY  WRITE 1234 00:1a:5678 0 EOF", one line per lock;
+       "1: -> FLOCK ..." lines are waiters, not holders */
+    if (!(f = fopen("/proc/locks", "re")))
+        return -errno;
+    while (!held && fgets(line, sizeof line, f)) {
+        unsigned maj, min;
+        unsigned long long ino;
+        char *p = strchr(line, ':');
+        int fields = 0;
+
+        if (!p || strstr(line, "->"))
+            continue;
+        /* the device and inode are the 6th field (counting "N:") */
+        for (char *tok = strtok(line, " \t\n"); tok; tok = strtok(NULL, " \t\n"))
+            if (++fields == 6 && sscanf(tok, "%x:%x:%llu", &maj, &min, &ino) == 3 &&
+                maj == major(st.st_dev) && min == minor(st.st_dev) &&
+                ino == (unsigned long long)st.st_ino)
+                held = 1;
+    }
+    fclose(f);
     return held;
+}
+
+/* the detail of tool_open_error() for the file at p: 1 when it said one */
+static int explain(const char *p, int err, enum tool_open how, uint64_t capacity, int is_lock)
+{
+    struct stat st;
+    uint64_t size, cap;
+
+    if (lstat(p, &st) < 0)
+        return 0;
+    if (is_lock && (err == -EINVAL || err == -EAGAIN) && S_ISREG(st.st_mode))
+        return 0; /* any regular file is a lock file */
+    switch (err) {
+    case -ELOOP:
+        if (!S_ISLNK(st.st_mode))
+            return 0;
+        fprintf(stderr, "%s: %s: is a symbolic link (a writer does not follow one)\n",
+                tool_name, p);
+        return 1;
+    case -EPERM:
+        if (how == TOOL_OPEN_WRITER && st.st_uid != geteuid()) {
+            fprintf(stderr, "%s: %s: owned by uid %lu, not by uid %lu: not joined\n", tool_name,
+                    p, (unsigned long)st.st_uid, (unsigned long)geteuid());
+            return 1;
+        }
+        if ((how == TOOL_OPEN_WRITER && (st.st_mode & 022)) || (st.st_mode & 002)) {
+            fprintf(stderr, "%s: %s: writable by %s (mode %04o): not trusted\n", tool_name, p,
+                    (st.st_mode & 002) ? "everyone" : "its group", (unsigned)st.st_mode & 07777);
+            return 1;
+        }
+        return 0;
+    case -EACCES:
+        if (access(p, how == TOOL_OPEN_WRITER ? R_OK | W_OK : R_OK) == 0)
+            return 0;
+        fprintf(stderr, "%s: %s: %s\n", tool_name, p, strerror(EACCES));
+        return 1;
+    case -EINVAL:
+    case -EAGAIN:
+        if (S_ISLNK(st.st_mode) && stat(p, &st) < 0)
+            return 0;
+        if (!S_ISREG(st.st_mode)) {
+            fprintf(stderr, "%s: %s: not a regular file\n", tool_name, p);
+            return 1;
+        }
+        size = (uint64_t)st.st_size;
+        if (size == 0) {
+            fprintf(stderr, "%s: %s: empty file: not a channel (yet; or its creator died)\n",
+                    tool_name, p);
+            return 1;
+        }
+        cap = size - BCAST_HEADER_SIZE;
+        if (size <= BCAST_HEADER_SIZE || cap < 16 || (cap & (cap - 1))) {
+            fprintf(stderr, "%s: %s: not a channel: size %llu is not 1664 + a power of two\n",
+                    tool_name, p, (unsigned long long)size);
+            return 1;
+        }
+        if (capacity && cap != capacity) {
+            fprintf(stderr, "%s: %s: exists with capacity %llu, not %llu\n", tool_name, p,
+                    (unsigned long long)cap, (unsigned long long)capacity);
+            return 1;
+        }
+        if (err == -EAGAIN) {
+            fprintf(stderr, "%s: %s: not ready: its writer is still initialising it\n",
+                    tool_name, p);
+            return 1;
+        }
+        return 0;
+    case -EPROTO:
+        fprintf(stderr, "%s: %s: not a bcast channel (no valid header)\n", tool_name, p);
+        return 1;
+    case -ENOSPC:
+        fprintf(stderr, "%s: %s: no space left on its file system for the channel\n",
+                tool_name, p);
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+void tool_open_error(const char *path, int err, enum tool_open how, uint64_t capacity)
+{
+    char *lock_path = how == TOOL_OPEN_WRITER ? lock_path_of(path) : NULL;
+
+    /* a writer's failure may be about the lock file: the channel file
+       first, then the lock for the codes a lock can give */
+    if (explain(path, err, how, capacity, 0) ||
+        (lock_path && (err == -ELOOP || err == -EPERM || err == -EACCES || err == -EINVAL) &&
+         explain(lock_path, err, how, 0, 1))) {
+        free(lock_path);
+        return;
+    }
+    free(lock_path);
+    tool_error(path, err);
+}
+
+static char sigbus_msg[512];
+static size_t sigbus_len;
+
+static void on_sigbus(int sig)
+{
+    (void)sig;
+    if (write(STDERR_FILENO, sigbus_msg, sigbus_len) < 0) {
+        /* nothing more to do */
+    }
+    _exit(TOOL_EXIT_ERROR);
+}
+
+void tool_catch_sigbus(const char *path)
+{
+    struct sigaction sa;
+    int n = snprintf(sigbus_msg, sizeof sigbus_msg,
+                     "%s: %s: the channel file was truncated under us (SIGBUS)\n", tool_name,
+                     path);
+
+    sigbus_len = n < 0 ? 0 : (size_t)n < sizeof sigbus_msg ? (size_t)n : sizeof sigbus_msg - 1;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigbus;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGBUS, &sa, NULL);
 }
 
 static int parse_u64_suffix(const char *s, uint64_t *out, int allow_suffix)

@@ -44,10 +44,32 @@ int tool_header_read(const char *path, struct tool_header *h);
 
 /*
  * Whether a writer holds the lock on "<path>.lock": 1 held, 0 free (a
- * missing lock file is free), or -errno.  Probes with a shared flock taken
- * without blocking on a read-only descriptor and released at once.
+ * missing lock file is free), or -errno (the lock file cannot be looked
+ * at, /proc/locks cannot be read).  Never opens the lock file nor takes
+ * the lock, so it cannot make a writer that starts at that instant fail:
+ * it looks up the lock file's device and inode in /proc/locks.
  */
 int tool_writer_locked(const char *path);
+
+/* what the opens of tool_open_error() were */
+enum tool_open { TOOL_OPEN_READER, TOOL_OPEN_WRITER };
+
+/*
+ * The error of a failed bcast_reader_open_file*() or bcast_writer_*_file()
+ * of path, on stderr, with what is wrong and with which file (the channel
+ * or its lock): "bcast-x: FILE: DETAIL", for example "not a channel: size
+ * 13 is not 1664 + a power of two", "exists with capacity 65536, not
+ * 131072" (capacity: what a writer asked for, 0 for none), "owned by uid
+ * 1001, not by uid 1000", "is a symbolic link".  Falls back to
+ * bcast_strerror(err).
+ */
+void tool_open_error(const char *path, int err, enum tool_open how, uint64_t capacity);
+
+/*
+ * Report a SIGBUS as an error of path (the channel file was truncated
+ * under the tool) and exit TOOL_EXIT_ERROR, instead of dying of it.
+ */
+void tool_catch_sigbus(const char *path);
 
 /* "123", "0x7b": 0 and *out, or -EINVAL (empty, sign, junk) / -ERANGE */
 int tool_parse_u64(const char *s, uint64_t *out);
