@@ -105,25 +105,26 @@ void bcast__ring_join(struct bcast_writer *w)
     bcast__writer_fast_refresh(w);
 }
 
+/*
+ * The positions an open looks at need no fence: a reader opened at the
+ * producer position has its cache equal to its position, so its first read
+ * loads the producer again and fences (R1) before it reads a frame; the
+ * claimed word is only checked for alignment, and with lap_count only picks
+ * where open_last_lap starts, and every read loads it again after R2/R3.
+ */
 uint64_t bcast__ring_load_producer(const uint8_t *base)
 {
-    uint64_t v = bcast__ld64(PRODUCER(base));
-    bcast__rmb(); /* R1: frames are read on the strength of this value */
-    return v;
+    return bcast__ld64(PRODUCER(base));
 }
 
 uint64_t bcast__ring_load_claimed(const uint8_t *base)
 {
-    uint64_t v = bcast__ld64(CLAIMED(base));
-    bcast__rmb();
-    return v;
+    return bcast__ld64(CLAIMED(base));
 }
 
 uint64_t bcast__ring_load_lap(const uint8_t *base)
 {
-    uint64_t v = bcast__ld64(base + BCAST__OFF_LAP);
-    bcast__rmb();
-    return v;
+    return bcast__ld64(base + BCAST__OFF_LAP);
 }
 
 uint8_t bcast__ring_load_ready(const uint8_t *base)

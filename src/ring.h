@@ -434,7 +434,7 @@ int bcast__ring_abort(struct bcast_writer *w);
 int bcast__ring_send(struct bcast_writer *w, const void *payload, size_t len, uint32_t user,
                      int flags);
 
-/* header loads for open/validation, each followed by a load-load fence */
+/* header loads for open and validation (only the ready load is fenced) */
 uint64_t bcast__ring_load_producer(const uint8_t *base);
 uint64_t bcast__ring_load_claimed(const uint8_t *base);
 uint64_t bcast__ring_load_lap(const uint8_t *base);

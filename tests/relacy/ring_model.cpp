@@ -749,17 +749,6 @@ const not_needed_entry NOT_NEEDED[] = {
      "that loaded a cleared word and then ready could tell, but readers load ready "
      "first (bcast__header_check) and never again, and the old ready == 1 and the new "
      "one are the same value"},
-    {"bcast__ring_load_producer",
-     "a reader opened at that position has producer == position, so its first read "
-     "loads the producer again and fences (R1) before it loads any frame"},
-    {"bcast__ring_load_claimed",
-     "at open the claimed word is only checked for alignment and, by open_last_lap, "
-     "against the lap start, which only picks where to start; every read loads it "
-     "again after its own R2/R3"},
-    {"bcast__ring_load_lap",
-     "a stale lap_count (or producer) only makes open_last_lap start at the producer "
-     "or an older lap; the first read loads the producer again (R1) and checks the "
-     "frontier after R2/R3"},
 };
 
 struct result {
