@@ -663,7 +663,7 @@ START_TEST(test_lapped_reader)
 }
 END_TEST
 
-/* FORMAT.md reader rule: the frame at p is good while claimed - p <= capacity */
+/* the reader rule of bcast-format(5): the frame at p is good while claimed - p <= capacity */
 START_TEST(test_overrun_rule_exact)
 {
     struct chan c = chan_alloc(1024, 0);
@@ -733,7 +733,7 @@ START_TEST(test_overrun_follows_claimed)
 END_TEST
 
 /*
- * The reader rule is conservative by up to the reserve (FORMAT.md): a
+ * The reader rule is conservative by up to the reserve (bcast-format(5)): a
  * reader that has read everything is overrun when one send needs a lap-end
  * padding frame and padding, frame and reserve together pass the capacity,
  * because the frontier then covers the padding frame it must read first.

@@ -23,7 +23,7 @@
 
 #include "tool.h"
 
-/* FORMAT.md offsets, kept here on purpose: the tools read the raw header */
+/* bcast-format(5) offsets, kept here on purpose: the tools read the raw header */
 #define OFF_MAGIC 0
 #define OFF_VERSION 4
 #define OFF_PRODUCER 128

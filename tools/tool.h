@@ -20,7 +20,7 @@
 #define TOOL_EXIT_USAGE 1
 #define TOOL_EXIT_ERROR 2
 
-/* the channel header fields a tool reads itself (FORMAT.md) */
+/* the channel header fields a tool reads itself (bcast-format(5)) */
 struct tool_header {
     uint64_t capacity;          /* file size - BCAST_HEADER_SIZE */
     uint64_t producer_position; /* offset 128 */
