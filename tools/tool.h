@@ -87,6 +87,15 @@ int tool_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 int tool_getopt(int argc, char **argv, const char *optstring, const struct option *longopts,
                 void (*usage)(FILE *f));
 
+/*
+ * tool_getopt for a tool whose operands are its own business: the same
+ * options, help, version and errors, and -1 once the options are done
+ * with min to max operands left at argv[optind..argc-1] (max < 0: any
+ * number); fewer is "missing PATH", more "too many arguments".
+ */
+int tool_getopt_n(int argc, char **argv, const char *optstring, const struct option *longopts,
+                  void (*usage)(FILE *f), int min, int max);
+
 /* install SIGINT and SIGTERM handlers that set tool_stop (no SA_RESTART) */
 void tool_catch_signals(void);
 
