@@ -27,3 +27,7 @@ tests/readme-example.c: $(srcdir)/README
 	sed -n '/^API in one screen$$/,/^Every function returns/p' $(srcdir)/README | \
 	    sed -n '/^    #include <bcast.h>$$/,/^    }$$/s/^    //p' >$@.tmp && \
 	grep -q '^int main' $@.tmp && mv $@.tmp $@
+
+# sub's backlog and latency percentiles, with pub, as processes
+TESTS += tests/examples.test
+EXTRA_DIST += tests/examples.test
