@@ -31,3 +31,4 @@ tests/readme-example.c: $(srcdir)/README
 # sub's backlog and latency percentiles, with pub, as processes
 TESTS += tests/examples.test
 EXTRA_DIST += tests/examples.test
+EXTRA_DIST += examples/README
