@@ -3,6 +3,10 @@
 # `man 3 NAME` works for every exported function.  The tool pages
 # (section 1) are added beside the tools.  tests/check-man.sh checks them.
 dist_man7_MANS += doc/bcast.7
+# the byte format and the protocol
+dist_man5_MANS += doc/bcast-format.5
+# how libbcast is measured: the benchmark shapes (shipped in the tarball)
+EXTRA_DIST += doc/BENCHMARKS
 dist_man3_MANS += \
 	doc/bcast_bulk_next.3 \
 	doc/bcast_channel_size.3 \

@@ -12,6 +12,12 @@
  * cleanly.  With -n, it exits 1 unless exactly EXPECT ticks arrived in order;
  * -q prints only the summary.
  *
+ * The ticks that were already in the ring when it opened (the backlog) are
+ * reported apart, with their age: their latency says when sub started, not
+ * how fast the channel is.  The summary gives the latency of the others as
+ * percentiles (p50, p99) of every sample.  While idle, sub naps 50 us, which
+ * adds up to that much to a tick's latency.
+ *
  * SPDX-License-Identifier: MIT
  */
 #define _POSIX_C_SOURCE 200809L
@@ -26,6 +32,21 @@
 #include <unistd.h>
 
 #include "tick.h"
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* the q-quantile of n sorted samples (nearest rank) */
+static uint64_t quantile(const uint64_t *sorted, size_t n, double q)
+{
+    size_t rank = (size_t)(q * (double)n + 0.999999);
+
+    return sorted[rank ? rank - 1 : 0];
+}
 
 static volatile sig_atomic_t stop;
 
@@ -53,7 +74,9 @@ int main(int argc, char **argv)
     unsigned long long expect = 0, timeout_s = 10;
     int have_expect = 0, live = 0, quiet = 0, opt, rc, ended = 0;
     uint64_t got = 0, lost = 0, overruns = 0, next_seq = 0, idle_since;
-    uint64_t lat_min = UINT64_MAX, lat_max = 0, lat_sum = 0;
+    uint64_t backlog_end, backlog = 0, backlog_oldest = 0;
+    uint64_t *lats = NULL; /* latency of every live tick, ns */
+    size_t nlats = 0, lats_cap = 0;
     struct bcast_reader *r = NULL;
     struct bcast_message *msg;
     struct sigaction sa;
@@ -119,9 +142,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "sub: out of memory\n");
         return 1;
     }
+    /* what the writer had committed when the reader opened: the backlog */
+    backlog_end = bcast_reader_position(r) + bcast_reader_pending(r);
     if (!quiet)
-        printf("sub: %s: capacity %zu, reading from position %llu\n", path,
-               bcast_reader_capacity(r), (unsigned long long)bcast_reader_position(r));
+        printf("sub: %s: capacity %zu, reading from position %llu, backlog %llu bytes\n", path,
+               bcast_reader_capacity(r), (unsigned long long)bcast_reader_position(r),
+               (unsigned long long)(backlog_end - bcast_reader_position(r)));
 
     idle_since = tick_now_ns();
     while (!stop && !ended) {
@@ -170,9 +196,26 @@ int main(int argc, char **argv)
         got++;
         {
             uint64_t lat = idle_since - t.sent_ns;
-            lat_min = lat < lat_min ? lat : lat_min;
-            lat_max = lat > lat_max ? lat : lat_max;
-            lat_sum += lat;
+
+            if (bcast_message_position(msg) < backlog_end) {
+                /* sent before sub opened: its age, not a latency */
+                backlog++;
+                backlog_oldest = lat > backlog_oldest ? lat : backlog_oldest;
+                if (!quiet)
+                    printf("%-12s backlog, sent %8.1f us ago\n", t.text, (double)lat / 1000.0);
+                continue;
+            }
+            if (nlats == lats_cap) {
+                size_t want = lats_cap ? 2 * lats_cap : 1024;
+                uint64_t *nl = realloc(lats, want * sizeof *lats);
+                if (!nl) {
+                    fprintf(stderr, "sub: out of memory\n");
+                    break;
+                }
+                lats = nl;
+                lats_cap = want;
+            }
+            lats[nlats++] = lat;
             if (!quiet)
                 printf("%-12s latency %8.1f us, %llu bytes behind the writer\n", t.text,
                        (double)lat / 1000.0, (unsigned long long)bcast_reader_pending(r));
@@ -181,10 +224,17 @@ int main(int argc, char **argv)
 
     printf("sub: %llu ticks received, %llu lost, %llu overruns", (unsigned long long)got,
            (unsigned long long)lost, (unsigned long long)overruns);
-    if (got)
-        printf(", latency min %.1f / avg %.1f / max %.1f us", (double)lat_min / 1000.0,
-               (double)lat_sum / (double)got / 1000.0, (double)lat_max / 1000.0);
+    if (backlog)
+        printf("; %llu from the backlog, the oldest sent %.1f ms before", (unsigned long long)backlog,
+               (double)backlog_oldest / 1e6);
+    if (nlats) {
+        qsort(lats, nlats, sizeof *lats, cmp_u64);
+        printf("; latency of %zu live ticks: p50 %.1f / p99 %.1f / max %.1f us", nlats,
+               (double)quantile(lats, nlats, 0.50) / 1000.0,
+               (double)quantile(lats, nlats, 0.99) / 1000.0, (double)lats[nlats - 1] / 1000.0);
+    }
     printf("%s\n", ended ? "" : (stop ? " (interrupted)" : " (no end message)"));
+    free(lats);
     bcast_message_free(msg);
     bcast_reader_close(r);
     free(buf);

@@ -1,17 +1,19 @@
 #!/bin/sh
 # build-deb.sh OUTDIR [SOURCE]
 #
-# Builds the Debian binary packages (libbcast0, libbcast-dev, bcast-tools)
-# the way a Debian maintainer would: the upstream source is copied to a
-# scratch directory, packaging/debian (next to this script) becomes its
-# debian/ directory, and `dpkg-buildpackage -us -uc -b` runs there.  The
-# .deb, .buildinfo and .changes files are copied to OUTDIR.
+# Builds the Debian source package and the binary packages (libbcast0,
+# libbcast-dev, bcast-tools) the way a Debian maintainer would: the
+# upstream source is copied to a scratch directory, packaging/debian (next
+# to this script) becomes its debian/ directory, and `dpkg-buildpackage
+# -us -uc` runs there.  The source package (.dsc, .orig.tar.gz,
+# .debian.tar.xz, which dpkg-source -x and sbuild take) and the .deb,
+# .buildinfo and .changes files are copied to OUTDIR.
 #
 # SOURCE is a source tree (default: the tree holding this script; in a git
 # checkout, its tracked and untracked-but-not-ignored files, so build
-# output is left behind) or a release tarball from `make dist`, which is
-# also placed beside the tree as the .orig.tar.gz.  `make deb` does the
-# latter.  Extra options for dpkg-buildpackage can be given in
+# output is left behind; an .orig.tar.gz is made from that copy) or a
+# release tarball from `make dist`, which becomes the .orig.tar.gz.
+# `make deb` does the latter.  Extra options for dpkg-buildpackage can be given in
 # DPKG_BUILDPACKAGE_OPTS; DEB_BUILD_OPTIONS is honoured as usual.
 #
 # SPDX-License-Identifier: MIT
@@ -58,6 +60,8 @@ elif [ -d "$src" ]; then
     else
         cp -a "$src/." "$tree"
     fi
+    rm -rf "$tree/debian"
+    (cd "$work" && tar -czf "${package}_$upstream.orig.tar.gz" "$package-$upstream")
 else
     usage
 fi
@@ -67,14 +71,15 @@ cp -a "$debian" "$tree/debian"
 
 echo "build-deb: building $package $version in $tree"
 # shellcheck disable=SC2086
-(cd "$tree" && dpkg-buildpackage -us -uc -b ${DPKG_BUILDPACKAGE_OPTS:-})
+(cd "$tree" && dpkg-buildpackage -us -uc ${DPKG_BUILDPACKAGE_OPTS:-})
 
 found=0
-for f in "$work"/*.deb "$work"/*.buildinfo "$work"/*.changes; do
+for f in "$work"/*.deb "$work"/*.buildinfo "$work"/*.changes "$work"/*.dsc \
+    "$work"/*.orig.tar.* "$work"/*.debian.tar.*; do
     [ -e "$f" ] || continue
     cp "$f" "$out/"
     found=$((found + 1))
 done
 [ $found -gt 0 ] || { echo "build-deb: no packages were produced" >&2; exit 1; }
 echo "build-deb: packages in $out:"
-ls -1 "$out"/*.deb
+ls -1 "$out"/*.dsc "$out"/*.deb

@@ -32,8 +32,8 @@ if [ ! -f "$srcdir/src/libbcast.map" ] || [ ! -f "$doc/local.mk" ]; then
     exit 99
 fi
 
-# the section-1 pages are for the tools; section 3 and 7 are checked here
-pages=$(ls "$doc"/*.3 "$doc"/*.7 2>/dev/null)
+# the section-1 pages are for the tools; sections 3, 5 and 7 are checked here
+pages=$(ls "$doc"/*.3 "$doc"/*.5 "$doc"/*.7 2>/dev/null)
 
 # 1. every exported function has a page
 for sym in $(sed -n 's/^[[:space:]]*\(bcast_[A-Za-z0-9_]*\);.*/\1/p' "$srcdir/src/libbcast.map"); do
@@ -92,7 +92,7 @@ $out"
         done
         section "$page" NAME | grep -q "^$name\\( \\|,\\)" || err "$base: NAME does not start with $name"
         # SEE ALSO refers only to pages that exist (tool pages, section 1, are others')
-        for ref in $(section "$page" "SEE ALSO" | sed -n 's/^\.BR \(bcast[A-Za-z0-9_]*\) (\([37]\)).*/\1.\2/p'); do
+        for ref in $(section "$page" "SEE ALSO" | sed -n 's/^\.BR \(bcast[A-Za-z0-9_]*\) (\([357]\)).*/\1.\2/p'); do
             [ -f "$doc/$ref" ] || err "$base: SEE ALSO names $ref, which does not exist"
         done
         grep -q "doc/$base\\>" "$doc/local.mk" || err "$base: not listed in doc/local.mk"
@@ -148,7 +148,7 @@ while IFS= read -r proto; do
 done <"$tmp.h"
 
 # 3. every page in doc/local.mk exists (a stale name breaks `make dist`)
-for f in $(sed -n 's/.*\(doc\/[A-Za-z0-9_.-]*\.[137]\).*/\1/p' "$doc/local.mk"); do
+for f in $(sed -n 's/.*\(doc\/[A-Za-z0-9_.-]*\.[1357]\).*/\1/p' "$doc/local.mk"); do
     [ -f "$srcdir/$f" ] || err "doc/local.mk lists $f, which does not exist"
 done
 

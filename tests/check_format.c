@@ -1,13 +1,13 @@
 /*
  * check_format: the bytes the writer puts in channel memory are the ones
- * /work/shared/FORMAT.md (the Rust crate's format, version 1) lays out.
- * Every expectation here is written from FORMAT.md, not from src/ring.h.
+ * doc/bcast-format.5 (the Rust crate's format, version 1) lays out.
+ * Every expectation here is written from that page, not from src/ring.h.
  *
  * SPDX-License-Identifier: MIT
  */
 #include "core-helpers.h"
 
-/* header bytes that FORMAT.md lists; all others must be zero */
+/* header bytes that bcast-format(5) lists; all others must be zero */
 static int listed(size_t off)
 {
     return off < 8 || (off >= OFF_PRODUCER && off < OFF_PRODUCER + 8) ||
@@ -24,7 +24,7 @@ static void assert_reserved_zero(const struct chan *c)
 
 START_TEST(test_hello_world_example)
 {
-    /* FORMAT.md: 1 KiB channel, "hello" and "world" with user_defined 7 */
+    /* bcast-format(5) EXAMPLE: 1 KiB channel, "hello" and "world" with user_defined 7 */
     static const uint8_t magic[8] = {0x42, 0x43, 0x53, 0x54, 0x01, 0x00, 0x00, 0x00};
     static const uint8_t pos32[8] = {0x20, 0, 0, 0, 0, 0, 0, 0};
     static const uint8_t hello[16] = {0x05, 0x00, 0x00, 0x80, 0x07, 0x00, 0x00, 0x00,
@@ -326,7 +326,7 @@ START_TEST(test_default_reserve)
         size_t cap;
         uint64_t reserve;
     } named[] = {
-        {1024, 16}, {64 * 1024, 1024}, {8 * 1024 * 1024, 128 * 1024}, /* FORMAT.md */
+        {1024, 16}, {64 * 1024, 1024}, {8 * 1024 * 1024, 128 * 1024}, /* bcast-format(5) */
         {16, 8}, {32, 8}, {512, 8}, {1024 * 1024, 16 * 1024},
     };
 

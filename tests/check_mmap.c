@@ -14,7 +14,7 @@
  *
  * There is no bcast_reader_open_last_lap for files.  The last-lap tests do
  * what a file user does: read lap_count, producer_position and
- * claimed_position from the header (FORMAT.md offsets 512, 128, 256) and open
+ * claimed_position from the header (bcast-format(5) offsets 512, 128, 256) and open
  * with bcast_reader_open_file_at() at lap_count * capacity, falling back to
  * the producer position as bcast_reader_open_last_lap() does; they also map
  * the file read-only themselves and check that bcast_reader_open_last_lap()
@@ -343,7 +343,7 @@ START_TEST(test_create_file_layout)
     ck_assert_uint_eq(file_mode_of(lock_path(path)), 0600);
     ck_assert_uint_eq(bcast_writer_capacity(w), 4096);
     ck_assert_uint_eq(bcast_writer_position(w), 0);
-    /* header as FORMAT.md lays it out */
+    /* header as bcast-format(5) lays it out */
     ck_assert_uint_eq(hdr64(path, OFF_MAGIC) & 0xffffffffu, 0x54534342u);
     ck_assert_uint_eq((hdr64(path, OFF_VERSION) & 0xffff), 1);
     ck_assert_uint_eq(hdr64(path, OFF_READY) & 0xff, 1);

@@ -663,7 +663,7 @@ START_TEST(test_lapped_reader)
 }
 END_TEST
 
-/* FORMAT.md reader rule: the frame at p is good while claimed - p <= capacity */
+/* the reader rule of bcast-format(5): the frame at p is good while claimed - p <= capacity */
 START_TEST(test_overrun_rule_exact)
 {
     struct chan c = chan_alloc(1024, 0);

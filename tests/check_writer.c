@@ -1,7 +1,7 @@
 /*
  * check_writer: the writer handle over caller memory: create, join, close,
  * the getters, claim/commit/abort, send, heartbeat and set_reserve, with
- * every flag and error code DESIGN.md gives them.
+ * every flag and error code their man pages give them.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -179,7 +179,7 @@ START_TEST(test_mtu_values)
 END_TEST
 
 /*
- * FORMAT.md: MTU = min(capacity/2 - 8, 2^28 - 8), so from 2^30 on it is
+ * bcast-format(5): MTU = min(capacity/2 - 8, 2^28 - 8), so from 2^30 on it is
  * 2^28 - 8 and not capacity/2 - 8.  Only the header and one frame header of
  * the gigabyte are touched, so the memory is not committed.
  */

@@ -2,7 +2,7 @@
  * Helpers shared by the Check suites (those of the in-memory API in
  * tests/core.mk, and check_mmap, check_stress and check_bulk_overrun):
  * channel memory, a channel with a writer and a reader on it (struct rig),
- * header pokes at the FORMAT.md offsets, a model of where the writer
+ * header pokes at the offsets of bcast-format(5), a model of where the writer
  * places frames, and payloads that derive from a sequence number.
  *
  * SPDX-License-Identifier: MIT
@@ -22,7 +22,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-/* header offsets and frame bits, from FORMAT.md (not from src/ring.h) */
+/* header offsets and frame bits, from bcast-format(5) (not from src/ring.h) */
 #define OFF_MAGIC 0
 #define OFF_VERSION 4
 #define OFF_FLAGS 6
@@ -254,7 +254,7 @@ static inline uint64_t frame_place(uint64_t pos, uint64_t flen, size_t cap)
     return idx + flen > cap ? pos + (cap - idx) : pos;
 }
 
-/* default claim reserve (FORMAT.md) */
+/* default claim reserve (bcast-format(5)) */
 static inline uint64_t default_reserve(size_t cap)
 {
     uint64_t want = (cap + 99) / 100, r = 8;
@@ -310,7 +310,7 @@ static inline void send_seq(struct bcast_writer *w, uint64_t seq, size_t len)
 
 /*
  * Headers that are not (yet) a usable channel, and what join and the reader
- * opens must say about them (DESIGN.md section 3).  bad_header(c, k) damages
+ * opens must say about them (bcast_writer_join(3), bcast_reader_open(3)).  bad_header(c, k) damages
  * the header of the valid channel c in way k and returns the expected code,
  * or 1 when k is past the last way.
  */

@@ -14,3 +14,13 @@ TESTS += $(CHECK_SUITES)
 # every suite's main(); per-test directories for the suites that make files;
 # the CPUs of the suites that run a writer and readers side by side
 noinst_HEADERS += tests/suite-main.h tests/test-dirs.h tests/cpus.h
+
+# The summary of make check counts real checks: the TAP driver reads the
+# Check suites' own TAP output (one line per test case; tests/log-driver.sh
+# picks it for tests/check_*) and the ".test" scripts, which print TAP
+# themselves.  The ".sh" scripts and the examples count once each.
+TAP_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
+LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/tests/log-driver.sh \
+	$(top_srcdir)/build-aux
+TEST_LOG_DRIVER = $(TAP_DRIVER)
+EXTRA_DIST += tests/log-driver.sh

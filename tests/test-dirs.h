@@ -100,7 +100,7 @@ static inline const char *tpath(const char *name)
     return b;
 }
 
-/* the writer lock sidecar of a channel file (DESIGN.md): "<path>.lock" */
+/* the writer lock sidecar of a channel file (bcast-format(5)): "<path>.lock" */
 static inline const char *lock_path(const char *path)
 {
     static char b[PATH_MAX];

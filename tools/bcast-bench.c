@@ -1,5 +1,5 @@
 /*
- * bcast-bench: libbcast benchmarks, in the shapes of BENCHMARKS.md.
+ * bcast-bench: libbcast benchmarks, in the shapes of doc/BENCHMARKS.
  *
  *   bcast-bench rtt        [--shm] [--cpus A,B] [--json]
  *   bcast-bench throughput [--readers N] [--api next|poll|bulk] [--size B]

@@ -1,7 +1,8 @@
 /*
- * bcast-stat: show the state of a file-backed channel (capacity, MTU,
- * positions, lap count, writer lock, metadata), once or every interval
- * with the message and byte rates seen by a reader.
+ * bcast-stat: show the state of file-backed channels (capacity, MTU,
+ * positions, lap count, writer lock, metadata), once or, for one channel,
+ * every interval with the writer's rates; or list the channels of a
+ * directory.
  *
  * The capacity, MTU and metadata come from the public API; the producer
  * and claimed positions and the lap count, which the API does not expose,
@@ -18,16 +19,21 @@
 
 #include <bcast.h>
 #include <errno.h>
+#include <dirent.h>
 #include <getopt.h>
 #include <math.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "tool.h"
 
 struct stat_opts {
     int json;
+    int list;
     int watch;
     double interval;
     uint64_t count; /* samples to print with --watch; 0 = until stopped */
@@ -37,15 +43,23 @@ struct stat_opts {
 static void usage(FILE *f)
 {
     fprintf(f,
-            "Usage: bcast-stat [OPTION]... PATH\n"
-            "Show the state of the libbcast channel file PATH.\n"
+            "Usage: bcast-stat [OPTION]... PATH...\n"
+            "  or:  bcast-stat --list [OPTION]... [DIR]\n"
+            "Show the state of the libbcast channel files PATH..., or list the\n"
+            "channels in DIR (default /dev/shm).\n"
             "\n"
-            "  -j, --json              print one JSON object\n"
-            "  -w, --watch[=SECONDS]   print a line of rates every SECONDS (default 1)\n"
+            "  -j, --json              print one JSON object per channel or line\n"
+            "  -l, --list              list every channel in DIR: capacity, positions,\n"
+            "                          writer, owner\n"
+            "  -w, --watch[=SECONDS]   for one PATH, print the writer's rates every\n"
+            "                          SECONDS (default 1), each line with the time\n"
             "  -c, --count=N           with --watch, stop after N lines\n"
             "  -h, --help              show this help and exit\n"
             "  -V, --version           show the version and exit\n"
             "\n"
+            "Rates: ring bytes from the producer position; messages and payload\n"
+            "bytes counted by reading, scaled up when the writer outran this reader\n"
+            "(sampled < 100%%).  MB = 10^6 bytes.\n"
             "Exit status: 0 ok, 1 usage error, 2 runtime error.\n");
 }
 
@@ -153,7 +167,7 @@ static void print_stat(const struct stat_opts *o, struct bcast_reader *r,
 struct counts {
     uint64_t messages; /* complete, non-heartbeat messages */
     uint64_t bytes;    /* payload bytes of non-heartbeat frames */
-    uint64_t lost;     /* bytes skipped after overruns */
+    uint64_t lost;     /* ring bytes this reader skipped after overruns */
 };
 
 /*
@@ -214,12 +228,36 @@ static int drain(struct bcast_reader *r, void **buf, size_t *cap, struct counts 
     return rc < 0 ? rc : busy;
 }
 
-static int watch(const struct stat_opts *o, struct bcast_reader *r)
+/* the wall-clock time, "2026-12-06T11:00:01.123+0000" (local time, ISO 8601) */
+static const char *timestamp(char *buf, size_t size)
+{
+    struct timespec ts;
+    struct tm tm;
+    char zone[8];
+    size_t n;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    localtime_r(&ts.tv_sec, &tm);
+    n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (strftime(zone, sizeof zone, "%z", &tm) == 0)
+        zone[0] = '\0';
+    snprintf(buf + n, size - n, ".%03ld%s", ts.tv_nsec / 1000000, zone);
+    return buf;
+}
+
+/*
+ * Every interval, one line of the writer's rates.  The ring rate is the
+ * producer position's advance (frame headers and padding included), which
+ * is exact whatever this reader manages.  Messages and payload bytes are
+ * counted by reading; when the writer outran the reader (sampled < 100%),
+ * they are scaled by the share of the ring bytes it read.
+ */
+static int watch(const struct stat_opts *o, struct bcast_reader *r, uint64_t producer)
 {
     size_t cap = bcast_reader_capacity(r) / 2;
     struct counts c = {0, 0, 0};
     double last = tool_now(), next = last + o->interval;
-    uint64_t lines = 0;
+    uint64_t lines = 0, last_read = bcast_reader_position(r);
     long idle = 0;
     void *buf;
 
@@ -241,7 +279,9 @@ static int watch(const struct stat_opts *o, struct bcast_reader *r)
         now = tool_now();
         if (now >= next) {
             struct tool_header h;
-            double dt = now - last;
+            double dt = now - last, share = 1.0, msgs, payload;
+            uint64_t ring, read_now = bcast_reader_position(r), read;
+            char when[48];
             int locked;
 
             if ((rc = tool_header_read(o->path, &h)) < 0) {
@@ -250,24 +290,37 @@ static int watch(const struct stat_opts *o, struct bcast_reader *r)
                 return TOOL_EXIT_ERROR;
             }
             locked = tool_writer_locked(o->path);
+            ring = h.producer_position - producer;
+            read = read_now - last_read - c.lost;
+            if (c.lost && read > 0 && read < ring)
+                share = (double)read / (double)ring;
+            else if (c.lost)
+                share = 0;
+            msgs = share > 0 ? (double)c.messages / share : 0;
+            payload = share > 0 ? (double)c.bytes / share : 0;
+            timestamp(when, sizeof when);
             if (o->json)
-                printf("{\"producer_position\":%llu,\"claimed_position\":%llu,"
+                printf("{\"time\":\"%s\",\"producer_position\":%llu,\"claimed_position\":%llu,"
                        "\"lap_count\":%llu,\"writer_locked\":%s,\"interval\":%.3f,"
-                       "\"messages\":%llu,\"bytes\":%llu,\"lost_bytes\":%llu,"
-                       "\"messages_per_sec\":%.1f,\"mb_per_sec\":%.3f}\n",
-                       (unsigned long long)h.producer_position,
+                       "\"ring_bytes\":%llu,\"ring_bytes_per_sec\":%.1f,"
+                       "\"messages\":%.0f,\"messages_per_sec\":%.1f,"
+                       "\"payload_bytes\":%.0f,\"payload_bytes_per_sec\":%.1f,"
+                       "\"mb_per_sec\":%.3f,\"sampled\":%.4f,\"estimated\":%s}\n",
+                       when, (unsigned long long)h.producer_position,
                        (unsigned long long)h.claimed_position,
                        (unsigned long long)h.lap_count, json_lock(locked), dt,
-                       (unsigned long long)c.messages, (unsigned long long)c.bytes,
-                       (unsigned long long)c.lost, (double)c.messages / dt,
-                       (double)c.bytes / dt / 1e6);
+                       (unsigned long long)ring, (double)ring / dt, msgs, msgs / dt, payload,
+                       payload / dt, payload / dt / 1e6, share, json_bool(share < 1.0));
             else
-                printf("producer=%llu msgs/s=%.1f MB/s=%.3f lost=%llu writer=%s\n",
-                       (unsigned long long)h.producer_position, (double)c.messages / dt,
-                       (double)c.bytes / dt / 1e6, (unsigned long long)c.lost,
-                       lock_word(locked));
+                printf("%s producer=%llu msgs/s=%s%.1f payload_MB/s=%s%.3f ring_MB/s=%.3f "
+                       "sampled=%.2f%% writer=%s\n",
+                       when, (unsigned long long)h.producer_position, share < 1.0 ? "~" : "",
+                       msgs / dt, share < 1.0 ? "~" : "", payload / dt / 1e6,
+                       (double)ring / dt / 1e6, share * 100.0, lock_word(locked));
             fflush(stdout);
             c = (struct counts){0, 0, 0};
+            producer = h.producer_position;
+            last_read = read_now;
             last = now;
             next += o->interval;
             if (next <= now)
@@ -285,24 +338,131 @@ static int watch(const struct stat_opts *o, struct bcast_reader *r)
     return TOOL_EXIT_OK;
 }
 
+/* the owner of a file: its user name, or the uid as a number */
+static const char *owner_name(uid_t uid, char *buf, size_t size)
+{
+    struct passwd *pw = getpwuid(uid);
+
+    if (pw && pw->pw_name)
+        return pw->pw_name;
+    snprintf(buf, size, "%lu", (unsigned long)uid);
+    return buf;
+}
+
+/*
+ * --list: every regular file in dir whose header reads as a channel, in
+ * name order, one line (or JSON object) each.  Files that are not
+ * channels, lock files and channels being created are left out.
+ */
+static int list_dir(const struct stat_opts *o, const char *dir)
+{
+    struct dirent **names;
+    int n = scandir(dir, &names, NULL, alphasort);
+
+    if (n < 0) {
+        tool_error(dir, -errno);
+        return TOOL_EXIT_ERROR;
+    }
+    if (!o->json)
+        printf("%12s %20s %20s %6s %-6s %-10s %s\n", "CAPACITY", "PRODUCER", "CLAIMED", "LAPS",
+               "WRITER", "OWNER", "PATH");
+    for (int i = 0; i < n; i++) {
+        const char *name = names[i]->d_name;
+        size_t len = strlen(name);
+        struct tool_header h;
+        struct stat st;
+        char *path = NULL, ubuf[24];
+        int locked;
+
+        if (name[0] == '.' || (len > 5 && strcmp(name + len - 5, ".lock") == 0) ||
+            asprintf(&path, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", name) < 0) {
+            free(names[i]);
+            continue;
+        }
+        if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && tool_header_read(path, &h) == 0) {
+            locked = tool_writer_locked(path);
+            if (o->json) {
+                printf("{\"path\":");
+                json_string((const unsigned char *)path, strlen(path));
+                printf(",\"capacity\":%llu,\"size\":%llu,\"producer_position\":%llu,"
+                       "\"claimed_position\":%llu,\"lap_count\":%llu,\"writer_locked\":%s,"
+                       "\"owner\":",
+                       (unsigned long long)h.capacity, (unsigned long long)st.st_size,
+                       (unsigned long long)h.producer_position,
+                       (unsigned long long)h.claimed_position, (unsigned long long)h.lap_count,
+                       locked < 0 ? "null" : json_bool(locked));
+                json_string((const unsigned char *)owner_name(st.st_uid, ubuf, sizeof ubuf),
+                            strlen(owner_name(st.st_uid, ubuf, sizeof ubuf)));
+                printf(",\"uid\":%lu}\n", (unsigned long)st.st_uid);
+            } else {
+                printf("%12llu %20llu %20llu %6llu %-6s %-10s %s\n",
+                       (unsigned long long)h.capacity, (unsigned long long)h.producer_position,
+                       (unsigned long long)h.claimed_position, (unsigned long long)h.lap_count,
+                       locked < 0 ? "?" : locked ? "held" : "free",
+                       owner_name(st.st_uid, ubuf, sizeof ubuf), path);
+            }
+        }
+        free(path);
+        free(names[i]);
+    }
+    free(names);
+    return TOOL_EXIT_OK;
+}
+
+/* the state of one channel, printed once; the exit status */
+static int stat_one(struct stat_opts *o, const char *path)
+{
+    struct bcast_reader *r;
+    struct tool_header h;
+    int rc, locked, status;
+
+    o->path = path;
+    if ((rc = bcast_reader_open_file(o->path, BCAST_FILE_NO_POPULATE, &r)) < 0) {
+        tool_open_error(o->path, rc, TOOL_OPEN_READER, 0);
+        return TOOL_EXIT_ERROR;
+    }
+    tool_catch_sigbus(o->path);
+    if ((rc = tool_header_read(o->path, &h)) < 0) {
+        bcast_reader_close(r);
+        tool_error(o->path, rc);
+        return TOOL_EXIT_ERROR;
+    }
+    locked = tool_writer_locked(o->path); /* < 0: unknown, said in the field */
+    if (o->watch) {
+        tool_catch_signals();
+        if (!o->json)
+            print_stat(o, r, &h, locked);
+        fflush(stdout);
+        status = watch(o, r, h.producer_position);
+    } else {
+        print_stat(o, r, &h, locked);
+        status = TOOL_EXIT_OK;
+    }
+    bcast_reader_close(r);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"json", no_argument, NULL, 'j'},
+        {"list", no_argument, NULL, 'l'},
         {"watch", optional_argument, NULL, 'w'},
         {"count", required_argument, NULL, 'c'},
         TOOL_LONGOPTS_END,
     };
-    struct stat_opts o = {0, 0, 1.0, 0, NULL};
-    struct bcast_reader *r;
-    struct tool_header h;
-    int opt, rc, locked, status;
+    struct stat_opts o = {0, 0, 0, 1.0, 0, NULL};
+    int opt, rc, status = TOOL_EXIT_OK;
 
     tool_name = "bcast-stat";
-    while ((opt = tool_getopt(argc, argv, TOOL_OPTSTRING("jw::c:"), longopts, usage)) != -1) {
+    while ((opt = tool_getopt_n(argc, argv, TOOL_OPTSTRING("jlw::c:"), longopts, usage, 0, -1)) !=
+           -1) {
         switch (opt) {
         case 'j':
             o.json = 1;
+            break;
+        case 'l':
+            o.list = 1;
             break;
         case 'w':
             o.watch = 1;
@@ -323,30 +483,25 @@ int main(int argc, char **argv)
     }
     if (o.count && !o.watch)
         return tool_usage_error("--count needs --watch");
-    o.path = argv[optind];
-
-    if ((rc = bcast_reader_open_file(o.path, BCAST_FILE_NO_POPULATE, &r)) < 0) {
-        tool_open_error(o.path, rc, TOOL_OPEN_READER, 0);
-        return TOOL_EXIT_ERROR;
-    }
-    tool_catch_sigbus(o.path);
-    if ((rc = tool_header_read(o.path, &h)) < 0) {
-        bcast_reader_close(r);
-        tool_error(o.path, rc);
-        return TOOL_EXIT_ERROR;
-    }
-    locked = tool_writer_locked(o.path); /* < 0: unknown, said in the field */
-    if (o.watch) {
-        tool_catch_signals();
-        if (!o.json)
-            print_stat(&o, r, &h, locked);
-        fflush(stdout);
-        status = watch(&o, r);
+    if (o.list) {
+        if (o.watch)
+            return tool_usage_error("--list and --watch exclude each other");
+        if (argc - optind > 1)
+            return tool_usage_error("too many arguments");
+        status = list_dir(&o, optind < argc ? argv[optind] : "/dev/shm");
     } else {
-        print_stat(&o, r, &h, locked);
-        status = TOOL_EXIT_OK;
+        if (optind == argc)
+            return tool_usage_error("missing PATH");
+        if (o.watch && argc - optind > 1)
+            return tool_usage_error("--watch takes one PATH");
+        for (int i = optind; i < argc; i++) {
+            if (i > optind && !o.json)
+                putchar('\n');
+            if ((rc = stat_one(&o, argv[i])) != TOOL_EXIT_OK)
+                status = rc;
+            fflush(stdout);
+        }
     }
-    bcast_reader_close(r);
     rc = tool_finish_stdout();
     return status ? status : rc;
 }

@@ -3,7 +3,9 @@
  *
  * A plain reader (bcast_reader_open_file*), so it never disturbs the
  * writer.  Overruns are reported on stderr with the number of bytes lost
- * and reading goes on from the producer position.
+ * and reading goes on from the producer position.  Like tail(1): -n N
+ * starts at the last N messages the ring holds, -f follows the channel,
+ * -F follows its name (waits for it, and reopens it when it is replaced).
  *
  * SPDX-License-Identifier: MIT
  */
@@ -18,21 +20,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "tool.h"
 
-enum start { START_PRODUCER, START_ZERO, START_LAST_LAP, START_POSITION };
+enum start { START_PRODUCER, START_OLDEST, START_LAST_LAP, START_POSITION, START_LAST_N };
 enum format { FORMAT_TEXT, FORMAT_HEX, FORMAT_PAYLOAD };
 
 #define MAX_FILTERS 64
 
 struct tail_opts {
     int follow;
+    int follow_name; /* -F: wait for PATH, reopen it when it is replaced */
     enum start start;
     uint64_t position;
-    uint64_t limit; /* 0 = no limit */
+    uint64_t last;  /* -n: the last N messages */
+    uint64_t limit; /* --count */
     int have_limit;
     enum format format;
+    int utf8; /* print valid UTF-8 as it is */
     uint32_t filters[MAX_FILTERS];
     size_t nfilters;
     const char *path;
@@ -43,15 +50,21 @@ static void usage(FILE *f)
     fprintf(f,
             "Usage: bcast-tail [OPTION]... PATH\n"
             "Print the messages of the libbcast channel file PATH.\n"
-            "Without -f or -n, print what is pending and exit.\n"
+            "Without -f, -F or --count, print what is there and exit.\n"
             "\n"
+            "  -n, --lines=N           start at the last N messages the ring holds\n"
             "  -f, --follow            keep waiting for new messages\n"
-            "      --from-start        start at stream position 0\n"
+            "  -F, --follow-name       like -f, but wait for PATH to appear and reopen\n"
+            "                          it when it is replaced\n"
+            "      --from-start        start at the oldest message the ring holds\n"
             "      --last-lap          start at the oldest lap still in the ring\n"
             "      --position=N        start at stream position N (a multiple of 8)\n"
-            "  -n, --count=N           stop after N messages\n"
+            "      --count=N           stop after N messages (waits for them)\n"
             "  -p, --payload           print only each payload, then a newline\n"
             "  -x, --hex               print payloads as a hex dump\n"
+            "      --utf8              print valid UTF-8 as it is (the default when\n"
+            "                          standard output is a terminal)\n"
+            "      --ascii             escape every byte outside printable ASCII\n"
             "  -u, --filter=USER       only messages whose user_defined is USER\n"
             "                          (repeat for several values)\n"
             "  -h, --help              show this help and exit\n"
@@ -87,11 +100,50 @@ static const char *flags_text(int flags, char *buf)
     return buf;
 }
 
-static void print_escaped(const unsigned char *p, size_t n)
+/* the length of the valid UTF-8 sequence at p that is not a control
+   character (C1 controls are U+0080..U+009F), or 0 */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+    uint32_t cp;
+    size_t len;
+
+    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+        len = 2;
+        cp = p[0] & 0x1f;
+    } else if ((p[0] & 0xf0) == 0xe0) {
+        len = 3;
+        cp = p[0] & 0x0f;
+    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+        len = 4;
+        cp = p[0] & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (p[i] & 0x3f);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff) || cp < 0xa0)
+        return 0; /* overlong, out of range, a surrogate, or a C1 control */
+    return len;
+}
+
+static void print_escaped(const unsigned char *p, size_t n, int utf8)
 {
     putchar('"');
     for (size_t i = 0; i < n; i++) {
         unsigned char c = p[i];
+        size_t len;
+
+        if (utf8 && c >= 0x80 && (len = utf8_len(p + i, n - i)) > 0) {
+            fwrite(p + i, 1, len, stdout);
+            i += len - 1;
+            continue;
+        }
         switch (c) {
         case '\n': fputs("\\n", stdout); break;
         case '\t': fputs("\\t", stdout); break;
@@ -129,27 +181,235 @@ static void print_hexdump(const unsigned char *p, size_t n)
     }
 }
 
-/* open the reader where the options say; 0 or -errno */
-static int open_reader(const struct tail_opts *o, struct bcast_reader **r)
+/*
+ * The oldest message the ring still holds, from a pread of the header:
+ * position 0 while the writer has not lapped, otherwise the start of the
+ * latest lap (bcast_reader_open_last_lap's rule: frames never wrap, so a
+ * lap start is a frame boundary) when it is committed and not overwritten,
+ * otherwise the producer position.
+ */
+static uint64_t oldest_held(const struct tool_header *h)
+{
+    uint64_t start;
+
+    if (h->claimed_position <= h->capacity && h->producer_position <= h->capacity)
+        return 0;
+    start = h->lap_count * h->capacity;
+    if (h->producer_position - start > h->capacity || h->claimed_position - start > h->capacity)
+        start = h->producer_position;
+    return start & ~(uint64_t)7;
+}
+
+/*
+ * Where the last n messages (heartbeats not counted, a fragmented message
+ * counted once, the --filter applied) start: a lazy reader walks the frame
+ * headers from the oldest message held up to the producer position read
+ * first, remembering the last n message starts.  0 and *start, or -errno.
+ * An overrun during the walk (a writer faster than the walk) starts it
+ * again, three times at most, then settles for the producer position.
+ */
+static int last_n_start(const struct tail_opts *o, uint64_t n, uint64_t *start)
+{
+    struct bcast_message *msg = bcast_message_new();
+    uint64_t *starts = NULL, slots;
+    int rc = 0;
+
+    if (!msg)
+        return -ENOMEM;
+    for (int attempt = 0; attempt < 4; attempt++) {
+        struct bcast_reader *r;
+        struct tool_header h;
+        uint64_t seen = 0, oldest;
+
+        if ((rc = tool_header_read(o->path, &h)) < 0)
+            break;
+        *start = h.producer_position & ~(uint64_t)7;
+        if (n == 0 || attempt == 3)
+            break;
+        /* the ring holds at most capacity / 8 frames */
+        slots = n < h.capacity / 8 + 1 ? n : h.capacity / 8 + 1;
+        free(starts);
+        if (!(starts = malloc(slots * sizeof *starts))) {
+            rc = -ENOMEM;
+            break;
+        }
+        oldest = oldest_held(&h);
+        if ((rc = bcast_reader_open_file_at(o->path, oldest, BCAST_FILE_NO_POPULATE, &r)) < 0)
+            break;
+        if (o->nfilters)
+            bcast_reader_set_filter(r, keep, (void *)o);
+        while ((rc = bcast_reader_next(r, msg)) == 0) {
+            uint64_t pos = bcast_message_position(msg);
+            int flags = bcast_message_flags(msg);
+
+            if (pos >= h.producer_position)
+                break;
+            if (flags & (BCAST_HEARTBEAT | BCAST_CONTINUATION))
+                continue;
+            starts[seen % slots] = pos;
+            seen++;
+        }
+        bcast_reader_close(r);
+        if (rc == -ENOBUFS)
+            continue;
+        if (rc < 0 && rc != -EAGAIN)
+            break;
+        rc = 0;
+        if (seen)
+            *start = seen <= n ? starts[0] : starts[(seen - n) % slots];
+        break;
+    }
+    free(starts);
+    bcast_message_free(msg);
+    return rc;
+}
+
+/* open the reader where the start rule says; 0 or -errno */
+static int open_at(const struct tail_opts *o, enum start how, struct bcast_reader **r)
 {
     const int flags = BCAST_FILE_NO_POPULATE;
+    struct tool_header h;
+    uint64_t start;
+    int rc;
 
-    switch (o->start) {
-    case START_ZERO:
-        return bcast_reader_open_file_at(o->path, 0, flags, r);
-    case START_POSITION:
-        return bcast_reader_open_file_at(o->path, o->position, flags, r);
+    switch (how) {
     case START_LAST_LAP:
         return bcast_reader_open_file_last_lap(o->path, flags, r);
+    case START_OLDEST:
+        if ((rc = tool_header_read(o->path, &h)) < 0)
+            return rc;
+        start = oldest_held(&h);
+        return bcast_reader_open_file_at(o->path, start, flags, r);
+    case START_POSITION:
+        return bcast_reader_open_file_at(o->path, o->position, flags, r);
+    case START_LAST_N:
+        if ((rc = last_n_start(o, o->last, &start)) < 0)
+            return rc;
+        return bcast_reader_open_file_at(o->path, start, flags, r);
     case START_PRODUCER:
     default:
         return bcast_reader_open_file(o->path, flags, r);
     }
 }
 
-static int tail(const struct tail_opts *o, struct bcast_reader *r)
+/* the file PATH names now: 0, or -errno (-ENOENT when there is none) */
+static int path_id(const char *path, dev_t *dev, ino_t *ino)
+{
+    struct stat st;
+
+    if (stat(path, &st) < 0)
+        return -errno;
+    *dev = st.st_dev;
+    *ino = st.st_ino;
+    return 0;
+}
+
+/* the reader and the file it reads, for -F */
+struct source {
+    struct bcast_reader *r;
+    dev_t dev;
+    ino_t ino;
+    int removed;     /* PATH was gone at the last look */
+    double next_look; /* when to stat PATH again */
+};
+
+/*
+ * Open PATH as the start rule says, and remember which file it is (the
+ * file must be the same before and after the open, or it was replaced
+ * meanwhile and is opened again).  With -F, a missing or half-created
+ * channel is waited for.  0, 1 when stopped by a signal, or -errno.
+ */
+static int source_open(const struct tail_opts *o, enum start how, struct source *src)
+{
+    int said = 0;
+
+    for (;;) {
+        dev_t dev = 0, dev2 = 0;
+        ino_t ino = 0, ino2 = 0;
+        int rc = path_id(o->path, &dev, &ino);
+
+        if (rc == 0)
+            rc = open_at(o, how, &src->r);
+        if (rc == 0) {
+            if (path_id(o->path, &dev2, &ino2) == 0 && dev2 == dev && ino2 == ino) {
+                src->dev = dev;
+                src->ino = ino;
+                src->removed = 0;
+                src->next_look = tool_now() + 0.2;
+                if (said) {
+                    fflush(stdout);
+                    fprintf(stderr, "%s: %s: has appeared; following it\n", tool_name, o->path);
+                }
+                return 0;
+            }
+            bcast_reader_close(src->r); /* replaced during the open */
+            src->r = NULL;
+            continue;
+        }
+        if (!o->follow_name || (rc != -ENOENT && rc != -EAGAIN))
+            return rc;
+        if (!said && rc == -ENOENT) {
+            fprintf(stderr, "%s: %s: %s; waiting for it to appear\n", tool_name, o->path,
+                    bcast_strerror(rc));
+            said = 1;
+        }
+        if (tool_stop)
+            return 1;
+        usleep(100000);
+        how = START_OLDEST; /* a channel that appears is new: all of it */
+    }
+}
+
+/*
+ * -F, while idle: whether PATH now names another channel.  Says so on
+ * stderr and switches to it, reading it from its oldest message.  0, 1
+ * when stopped by a signal, or -errno.
+ */
+static int source_check(const struct tail_opts *o, struct source *src)
+{
+    struct bcast_reader *old = src->r;
+    dev_t dev = 0;
+    ino_t ino = 0;
+    int rc;
+
+    if (tool_now() < src->next_look)
+        return 0;
+    src->next_look = tool_now() + 0.2;
+    rc = path_id(o->path, &dev, &ino);
+    if (rc == -ENOENT) {
+        if (!src->removed) {
+            fflush(stdout);
+            fprintf(stderr, "%s: %s: has been removed; waiting for a new channel\n", tool_name,
+                    o->path);
+            src->removed = 1;
+        }
+        return 0;
+    }
+    if (rc < 0 || (dev == src->dev && ino == src->ino))
+        return 0;
+    src->r = NULL;
+    rc = source_open(o, START_OLDEST, src);
+    if (rc < 0 && (rc == -EAGAIN || rc == -EINVAL)) {
+        src->r = old; /* still being created: look again soon */
+        return 0;
+    }
+    if (rc != 0) {
+        src->r = old;
+        return rc;
+    }
+    bcast_reader_close(old);
+    fflush(stdout);
+    fprintf(stderr, "%s: %s: has been replaced; following the new channel\n", tool_name,
+            o->path);
+    if (o->nfilters)
+        bcast_reader_set_filter(src->r, keep, (void *)o);
+    return 0;
+}
+
+static int tail(const struct tail_opts *o, struct source *src)
 {
     struct bcast_message *msg = bcast_message_new();
+    struct bcast_reader *r = src->r;
     size_t cap = bcast_reader_mtu(r);
     unsigned char *buf;
     uint64_t printed = 0;
@@ -173,9 +433,35 @@ static int tail(const struct tail_opts *o, struct bcast_reader *r)
         int flags;
 
         if (n == -EAGAIN) {
+            int rc;
+
             if (!o->follow && !o->have_limit)
                 break;
             fflush(stdout);
+            if (o->follow_name && (rc = source_check(o, src)) != 0) {
+                if (rc < 0) {
+                    tool_error(o->path, rc);
+                    status = TOOL_EXIT_ERROR;
+                }
+                break;
+            }
+            if (src->r != r) { /* a new channel: its MTU may differ */
+                size_t want = bcast_reader_mtu(src->r);
+                unsigned char *nb;
+
+                r = src->r;
+                if (want > 65536)
+                    want = 65536;
+                if (want > cap && (nb = realloc(buf, want)) != NULL) {
+                    buf = nb;
+                    cap = want;
+                }
+                if (in_train) {
+                    putchar('\n');
+                    in_train = 0;
+                }
+                continue;
+            }
             tool_idle(&idle);
             continue;
         }
@@ -233,7 +519,7 @@ static int tail(const struct tail_opts *o, struct bcast_reader *r)
             print_hexdump(buf, (size_t)n);
         } else {
             putchar(' ');
-            print_escaped(buf, (size_t)n);
+            print_escaped(buf, (size_t)n, o->utf8);
             putchar('\n');
         }
         printed++;
@@ -248,31 +534,41 @@ out:
 
 int main(int argc, char **argv)
 {
-    enum { OPT_FROM_START = 256, OPT_LAST_LAP, OPT_POSITION };
+    enum { OPT_FROM_START = 256, OPT_LAST_LAP, OPT_POSITION, OPT_COUNT, OPT_UTF8, OPT_ASCII };
     static const struct option longopts[] = {
         {"follow", no_argument, NULL, 'f'},
+        {"follow-name", no_argument, NULL, 'F'},
         {"from-start", no_argument, NULL, OPT_FROM_START},
         {"last-lap", no_argument, NULL, OPT_LAST_LAP},
         {"position", required_argument, NULL, OPT_POSITION},
-        {"count", required_argument, NULL, 'n'},
+        {"lines", required_argument, NULL, 'n'},
+        {"count", required_argument, NULL, OPT_COUNT},
+        {"utf8", no_argument, NULL, OPT_UTF8},
+        {"ascii", no_argument, NULL, OPT_ASCII},
         {"payload", no_argument, NULL, 'p'},
         {"hex", no_argument, NULL, 'x'},
         {"filter", required_argument, NULL, 'u'},
         TOOL_LONGOPTS_END,
     };
     struct tail_opts o;
-    struct bcast_reader *r;
-    int opt, rc, starts = 0, formats = 0, status;
+    struct source src;
+    int opt, rc, starts = 0, formats = 0, encodings = 0, status;
 
     memset(&o, 0, sizeof o);
+    memset(&src, 0, sizeof src);
     tool_name = "bcast-tail";
-    while ((opt = tool_getopt(argc, argv, TOOL_OPTSTRING("fn:pxu:"), longopts, usage)) != -1) {
+    o.utf8 = isatty(STDOUT_FILENO);
+    while ((opt = tool_getopt(argc, argv, TOOL_OPTSTRING("fFn:pxu:"), longopts, usage)) != -1) {
         switch (opt) {
         case 'f':
             o.follow = 1;
             break;
+        case 'F':
+            o.follow = 1;
+            o.follow_name = 1;
+            break;
         case OPT_FROM_START:
-            o.start = START_ZERO;
+            o.start = START_OLDEST;
             starts++;
             break;
         case OPT_LAST_LAP:
@@ -288,9 +584,20 @@ int main(int argc, char **argv)
             starts++;
             break;
         case 'n':
+            if (tool_parse_u64(optarg, &o.last) < 0)
+                return tool_usage_error("invalid number of messages '%s'", optarg);
+            o.start = START_LAST_N;
+            starts++;
+            break;
+        case OPT_COUNT:
             if (tool_parse_u64(optarg, &o.limit) < 0)
                 return tool_usage_error("invalid count '%s'", optarg);
             o.have_limit = 1;
+            break;
+        case OPT_UTF8:
+        case OPT_ASCII:
+            o.utf8 = opt == OPT_UTF8;
+            encodings++;
             break;
         case 'p':
             o.format = FORMAT_PAYLOAD;
@@ -310,19 +617,23 @@ int main(int argc, char **argv)
         }
     }
     if (starts > 1)
-        return tool_usage_error("--from-start, --last-lap and --position exclude each other");
+        return tool_usage_error("-n, --from-start, --last-lap and --position exclude each other");
     if (formats > 1)
         return tool_usage_error("--payload and --hex exclude each other");
+    if (encodings > 1)
+        return tool_usage_error("--utf8 and --ascii exclude each other");
     o.path = argv[optind];
 
     tool_catch_signals();
-    if ((rc = open_reader(&o, &r)) < 0) {
+    if ((rc = source_open(&o, o.start, &src)) != 0) {
+        if (rc > 0) /* stopped while waiting for PATH */
+            return tool_finish_stdout();
         tool_open_error(o.path, rc, TOOL_OPEN_READER, 0);
         return TOOL_EXIT_ERROR;
     }
     tool_catch_sigbus(o.path);
-    status = tail(&o, r);
-    bcast_reader_close(r);
+    status = tail(&o, &src);
+    bcast_reader_close(src.r);
     rc = tool_finish_stdout();
     return status ? status : rc;
 }

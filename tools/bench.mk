@@ -1,4 +1,4 @@
-# bcast-bench: the benchmarks of BENCHMARKS.md (installed program)
+# bcast-bench: the benchmarks of doc/BENCHMARKS (installed program)
 bin_PROGRAMS += tools/bcast-bench
 tools_bcast_bench_SOURCES = tools/bcast-bench.c
 tools_bcast_bench_LDADD = $(BCAST_LIB) $(TEST_LIBS)

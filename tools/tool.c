@@ -24,7 +24,7 @@
 
 #include "tool.h"
 
-/* FORMAT.md offsets, kept here on purpose: the tools read the raw header */
+/* bcast-format(5) offsets, kept here on purpose: the tools read the raw header */
 #define OFF_MAGIC 0
 #define OFF_VERSION 4
 #define OFF_PRODUCER 128
@@ -377,6 +377,12 @@ static int option_error(int opt, char **argv)
 int tool_getopt(int argc, char **argv, const char *optstring, const struct option *longopts,
                 void (*usage)(FILE *f))
 {
+    return tool_getopt_n(argc, argv, optstring, longopts, usage, 1, 1);
+}
+
+int tool_getopt_n(int argc, char **argv, const char *optstring, const struct option *longopts,
+                  void (*usage)(FILE *f), int min, int max)
+{
     int opt;
 
     opterr = 0;
@@ -391,8 +397,10 @@ int tool_getopt(int argc, char **argv, const char *optstring, const struct optio
     case '?':
         exit(option_error(opt, argv));
     case -1:
-        if (optind != argc - 1)
-            exit(tool_usage_error(optind == argc ? "missing PATH" : "too many arguments"));
+        if (argc - optind < min)
+            exit(tool_usage_error("missing PATH"));
+        if (max >= 0 && argc - optind > max)
+            exit(tool_usage_error("too many arguments"));
         return -1;
     default:
         return opt;

@@ -20,7 +20,7 @@
 #define TOOL_EXIT_USAGE 1
 #define TOOL_EXIT_ERROR 2
 
-/* the channel header fields a tool reads itself (FORMAT.md) */
+/* the channel header fields a tool reads itself (bcast-format(5)) */
 struct tool_header {
     uint64_t capacity;          /* file size - BCAST_HEADER_SIZE */
     uint64_t producer_position; /* offset 128 */
@@ -108,6 +108,15 @@ int tool_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
  */
 int tool_getopt(int argc, char **argv, const char *optstring, const struct option *longopts,
                 void (*usage)(FILE *f));
+
+/*
+ * tool_getopt for a tool whose operands are its own business: the same
+ * options, help, version and errors, and -1 once the options are done
+ * with min to max operands left at argv[optind..argc-1] (max < 0: any
+ * number); fewer is "missing PATH", more "too many arguments".
+ */
+int tool_getopt_n(int argc, char **argv, const char *optstring, const struct option *longopts,
+                  void (*usage)(FILE *f), int min, int max);
 
 /* install SIGINT and SIGTERM handlers that set tool_stop (no SA_RESTART) */
 void tool_catch_signals(void);
