@@ -33,6 +33,11 @@ dist_man3_MANS += \
 	doc/bcast_reader_pending.3 \
 	doc/bcast_reader_poll.3 \
 	doc/bcast_reader_position.3 \
+	doc/bcast_reader_wait.3 \
+	doc/bcast_reader_set_wait_area.3 \
+	doc/bcast_reader_set_wait_spin.3 \
+	doc/bcast_wait_any.3 \
+	doc/bcast_writer_set_wait_area.3 \
 	doc/bcast_reader_read_bulk.3 \
 	doc/bcast_reader_receive.3 \
 	doc/bcast_reader_reset.3 \

@@ -151,6 +151,18 @@ int bcast_reader_open_file_at(const char *path, uint64_t position, int flags,
 BCAST_WARN_UNUSED
 int bcast_reader_open_file_last_lap(const char *path, int flags, struct bcast_reader **out);
 
+/* readers that sleep (bcast_reader_wait(3)); file channels have their wait
+   area in <path>.wait, channels in caller memory in an area the caller
+   shares like the channel itself */
+/** Bytes of a wait area: the waiter words, the rest reserved (zero). */
+#define BCAST_WAIT_AREA_SIZE 4096
+
+int bcast_reader_wait(struct bcast_reader *r, int64_t timeout_ns);
+int bcast_wait_any(struct bcast_reader *const *readers, size_t n, int64_t timeout_ns);
+int bcast_reader_set_wait_spin(struct bcast_reader *r, uint64_t spin_ns);
+int bcast_reader_set_wait_area(struct bcast_reader *r, void *area, size_t size);
+int bcast_writer_set_wait_area(struct bcast_writer *w, void *area, size_t size);
+
 #ifdef __cplusplus
 }
 #endif

@@ -9,7 +9,8 @@ src_libbcast_la_SOURCES = \
 	src/writer.c \
 	src/reader.c \
 	src/message.c \
-	src/mmap.c
+	src/mmap.c \
+	src/wait.c
 # the ring core: the protocol (src/protocol.h) over one CPU's primitives
 if ARCH_X86_64
 src_libbcast_la_SOURCES += src/arch/x86_64/ring.c

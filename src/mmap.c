@@ -53,7 +53,10 @@
 struct bcast__mapping {
     void *addr;
     size_t len;
-    int lock_fd; /* -1 for readers */
+    int lock_fd;     /* -1 for readers */
+    void *wait;      /* the mapped <path>.wait, or NULL */
+    char *path;      /* readers: the channel's path, to find <path>.wait */
+    uid_t owner;     /* readers: the channel file's owner */
 };
 
 void bcast__mapping_release(struct bcast__mapping *m)
@@ -62,22 +65,95 @@ void bcast__mapping_release(struct bcast__mapping *m)
         return;
     if (m->addr)
         munmap(m->addr, m->len);
+    if (m->wait)
+        munmap(m->wait, BCAST_WAIT_AREA_SIZE);
     if (m->lock_fd >= 0)
         close(m->lock_fd); /* drops the flock */
+    free(m->path);
     free(m);
 }
 
-/* "<path>.lock" in a malloc'ed string, or NULL */
-static char *lock_path_of(const char *path)
+/* "<path><suffix>" in a malloc'ed string, or NULL */
+static char *sidecar_path(const char *path, const char *suffix)
 {
-    size_t n = strlen(path);
-    char *lock_path = malloc(n + sizeof ".lock");
+    size_t n = strlen(path), k = strlen(suffix) + 1;
+    char *p = malloc(n + k);
 
-    if (lock_path) {
-        memcpy(lock_path, path, n);
-        memcpy(lock_path + n, ".lock", sizeof ".lock");
+    if (p) {
+        memcpy(p, path, n);
+        memcpy(p + n, suffix, k);
     }
-    return lock_path;
+    return p;
+}
+
+#define lock_path_of(path) sidecar_path(path, ".lock")
+
+/*
+ * <path>.wait, the wait area of a file channel (bcast-format(5)): a file of
+ * BCAST_WAIT_AREA_SIZE bytes that the writer owns and its readers may
+ * write (they announce that they sleep there).  It is mapped, or NULL when
+ * it cannot be used: it is not a regular file of that size owned by owner,
+ * or (a reader) it may not be written.  The writer creates it, with the
+ * channel's mode and a write bit beside each read bit; created says
+ * whether it did.
+ */
+static void *wait_file_map(const char *path, uid_t owner, mode_t create_mode, int *created)
+{
+    char *wpath = sidecar_path(path, ".wait");
+    int flags = O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, fd;
+    void *addr = NULL;
+    struct stat st;
+
+    *created = 0;
+    if (!wpath)
+        return NULL;
+    fd = open(wpath, flags);
+    if (fd < 0 && errno == ENOENT && create_mode) {
+        mode_t mode = create_mode | ((create_mode & 0044) >> 1);
+        fd = open(wpath, flags | O_CREAT | O_EXCL, mode);
+        if (fd >= 0) {
+            *created = 1;
+            if (fchmod(fd, mode) < 0 || ftruncate(fd, BCAST_WAIT_AREA_SIZE) < 0)
+                goto out;
+        }
+    }
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != owner ||
+        st.st_size != BCAST_WAIT_AREA_SIZE)
+        goto out;
+    addr = mmap(NULL, BCAST_WAIT_AREA_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (addr == MAP_FAILED)
+        addr = NULL;
+out:
+    if (!addr && *created) {
+        unlink(wpath);
+        *created = 0;
+    }
+    if (fd >= 0)
+        close(fd);
+    free(wpath);
+    return addr;
+}
+
+/* a file reader's wait area, mapped the first time it is asked for */
+uint8_t *bcast__mapping_wait(struct bcast__mapping *m)
+{
+    int created;
+
+    if (!m->wait && m->path)
+        m->wait = wait_file_map(m->path, m->owner, 0, &created);
+    return (uint8_t *)m->wait;
+}
+
+/* a file writer takes its channel's wait area; without one (it cannot be
+   made, or it is another user's) its readers poll */
+static void writer_wait_file(struct bcast_writer *w, const char *path, mode_t mode)
+{
+    struct bcast__mapping *m = w->mapping;
+    int created;
+
+    m->wait = wait_file_map(path, geteuid(), mode & 0777, &created);
+    if (m->wait)
+        bcast__wait_attach(w, (uint8_t *)m->wait);
 }
 
 /*
@@ -372,6 +448,8 @@ static int writer_try(const struct writer_req *q, int *created_out, struct bcast
     }
     if ((rc = map_file(fd, size, 1, q->flags, lock_fd, &m)) < 0)
         goto err;
+    if (fstat(fd, &st) < 0) /* the mode it has now, for its wait file */
+        st.st_mode = FILE_MODE;
     close(fd);
     fd = -1;
     if (init)
@@ -384,6 +462,7 @@ static int writer_try(const struct writer_req *q, int *created_out, struct bcast
         goto err;
     }
     w->mapping = m;
+    writer_wait_file(w, q->path, st.st_mode);
     free(made_lock);
     if (created_out)
         *created_out = init;
@@ -541,6 +620,8 @@ static int reader_file(const char *path, enum reader_start from, uint64_t positi
         bcast__mapping_release(m);
         return rc;
     }
+    m->owner = st.st_uid;
+    m->path = strdup(path); /* NULL: no wait area, the reader polls */
     r->mapping = m;
     *out = r;
     return 0;

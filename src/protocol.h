@@ -19,6 +19,11 @@
  *   bcast__copy_in_small(d, s, n)       the same, n <= BCAST__FAST_MAX
  *   bcast__copy_in_16_32(d, s, n)       the same, 16 <= n <= 32
  *   bcast__copy_out / _small / _16_32   payload bytes out of the ring
+ *   bcast__ld32 / bcast__st32 / bcast__add32   a word of the wait area
+ *   bcast__mb()                         full fence (store-load too)
+ *   bcast__wake_point()                 where a sleeper's membarrier puts a
+ *                                       full fence into the writer (no
+ *                                       instruction on a CPU)
  *
  * The fences, each named where it stands (README PROTOCOL section has the
  * table; bcast(7) the model):
@@ -137,6 +142,31 @@ uint8_t bcast__ring_load_ready(const uint8_t *base)
 /* ------------------------------------------------------------------ */
 /* writer                                                              */
 
+/*
+ * After every producer store: wake the sleepers, if one announced itself.
+ * The sleeper stores need_wake and then loads the producer; the writer
+ * stores the producer and then loads need_wake.  That is store then load
+ * on both sides (Dekker), which takes a full fence on both for one of them
+ * to see the other's store.  The writer never executes one: the sleeper
+ * pays for both with a global expedited membarrier, which runs a full
+ * fence on every CPU that runs a thread of the writer's process, at once
+ * (bcast__wake_point marks where that fence lands).  So this is a plain
+ * load and a branch that is not taken while nobody sleeps.
+ */
+static inline int wake_check(struct bcast_writer *w)
+{
+    uint32_t need;
+
+    bcast__wake_point();
+    need = bcast__ld32(w->wake_flag);
+    if (bcast__unlikely(need)) {
+        bcast__ring_wake(w);
+        return 0;
+    }
+    bcast__reg_hint(need); /* it is 0: returned as it is, no instruction makes a 0 */
+    return (int)need;
+}
+
 /* W1: publish a new claimed frontier before any byte of the frame below it */
 static inline void publish_frontier(struct bcast_writer *w, uint64_t frontier)
 {
@@ -192,6 +222,7 @@ static inline void publish(struct bcast_writer *w, uint64_t pos, uint64_t flen, 
     bcast__wmb(); /* W2: payload and header before producer; pairs with R1 */
     w->position = pos + flen;
     bcast__st64(D_PRODUCER(w->data), w->position);
+    (void)wake_check(w);
 }
 
 int bcast__ring_claim(struct bcast_writer *w, size_t len, uint32_t user, int flags,
@@ -302,7 +333,7 @@ static inline int fast_send(struct bcast_writer *w, uint8_t *data, const void *p
     bcast__wmb(); /* W2: payload and header before producer; pairs with R1 */
     w->position = end;
     bcast__st64(D_PRODUCER(data), end);
-    return 0;
+    return wake_check(w);
 }
 
 /* the fast send of the sizes other than 16 to 32 bytes, apart to keep the
@@ -761,6 +792,101 @@ ssize_t bcast__ring_read_bulk(struct bcast_reader *r, void *buf, size_t cap,
     return (ssize_t)len;
 }
 
+/* ------------------------------------------------------------------ */
+/* readers that sleep                                                  */
+
+#define WAIT(a, off) ((a) + BCAST__WAIT_OFF_##off)
+
+/*
+ * The writer's wake-up: need_wake back to 0, then the futex word one
+ * further, then wake every sleeper.  One call per sleep episode at most:
+ * need_wake is set once per episode and cleared here.
+ */
+__attribute__((noinline, cold)) void bcast__ring_wake(struct bcast_writer *w)
+{
+    uint8_t *a = w->wait;
+    uint32_t seq;
+
+    if (!a)
+        return;
+    bcast__st32(WAIT(a, NEED_WAKE), 0);
+    seq = bcast__ld32(WAIT(a, SEQ));
+    bcast__wmb(); /* W3: need_wake cleared before seq moves; pairs with R4 */
+    bcast__st32(WAIT(a, SEQ), seq + 1);
+    bcast__os_wake(WAIT(a, SEQ));
+}
+
+/* a writer takes a wait area: the header words, then the sleepers that
+   armed before it came are woken */
+void bcast__ring_wait_attach(struct bcast_writer *w, uint8_t *area, int membarrier,
+                             uint32_t pid)
+{
+    if (bcast__ld32(WAIT(area, MAGIC)) != BCAST__WAIT_MAGIC_LE) {
+        bcast__st32(WAIT(area, VERSION), 1); /* u16 version 1, u16 0 */
+        bcast__st32(WAIT(area, MAGIC), BCAST__WAIT_MAGIC_LE);
+    }
+    bcast__st32(WAIT(area, PID), pid);
+    bcast__st32(WAIT(area, WRITER),
+                BCAST__WAIT_WAKER | (membarrier ? BCAST__WAIT_MEMBARRIER : 0));
+    w->wait = area;
+    w->wake_flag = WAIT(area, NEED_WAKE);
+    bcast__ring_wake(w);
+}
+
+/* the writer leaves: sleepers are woken and poll from then on */
+void bcast__ring_wait_detach(struct bcast_writer *w)
+{
+    if (!w->wait)
+        return;
+    bcast__st32(WAIT(w->wait, WRITER), 0);
+    bcast__ring_wake(w);
+    w->wait = NULL;
+    w->wake_flag = (const uint8_t *)&bcast__no_wake;
+}
+
+/* something to read: a message, an overrun to report, a frame to skip */
+int bcast__ring_readable(const struct bcast_reader *r)
+{
+    return bcast__after(bcast__ld64(PRODUCER(r->base)), r->position);
+}
+
+/* the flags the writer left in the reader's wait area (0: none) */
+uint32_t bcast__ring_wait_flags(const struct bcast_reader *r)
+{
+    if (!r->wait || bcast__ld32(WAIT(r->wait, MAGIC)) != BCAST__WAIT_MAGIC_LE)
+        return 0;
+    return bcast__ld32(WAIT(r->wait, WRITER));
+}
+
+/*
+ * The reader's steps before a sleep: load the futex word (*seq), announce
+ * (need_wake = 1), fence against the writer (membarrier when its process
+ * takes them, else a full fence here alone), then look again.  Returns 1
+ * when there is something to read (do not sleep), 0 to sleep on *seq until
+ * it moves, or 2 to sleep only a short slice: without the membarrier the
+ * writer's check may miss this announcement.
+ */
+int bcast__ring_wait_arm(struct bcast_reader *r, uint32_t *seq)
+{
+    uint8_t *a = r->wait;
+    uint32_t flags = bcast__ring_wait_flags(r);
+    int sliced = 0;
+
+    *seq = bcast__ld32(WAIT(a, SEQ));
+    bcast__rmb(); /* R4: seq before need_wake is set: a wake-up that cleared
+                     an earlier announcement has moved seq already; pairs with W3 */
+    bcast__st32(WAIT(a, NEED_WAKE), 1);
+    bcast__add32(WAIT(a, ARMS), 1);
+    if (!(flags & BCAST__WAIT_MEMBARRIER) || bcast__os_membarrier(1) < 0) {
+        bcast__mb(); /* need_wake before the producer, on this side only */
+        sliced = 1;
+    }
+    if (bcast__ring_readable(r))
+        return 1;
+    return sliced ? 2 : 0;
+}
+
+#undef WAIT
 #undef PRODUCER
 #undef CLAIMED
 #undef D_PRODUCER

@@ -164,3 +164,36 @@ BCAST_EXPORT ssize_t bcast_reader_read_bulk(struct bcast_reader *r, void *buf, s
         return -EINVAL;
     return bcast__ring_read_bulk(r, buf, cap, start_position);
 }
+
+BCAST_EXPORT int bcast_reader_wait(struct bcast_reader *r, int64_t timeout_ns)
+{
+    int rc;
+
+    if (!r)
+        return -EINVAL;
+    rc = bcast__wait(&r, 1, timeout_ns);
+    return rc > 0 ? 0 : rc;
+}
+
+BCAST_EXPORT int bcast_reader_set_wait_spin(struct bcast_reader *r, uint64_t spin_ns)
+{
+    if (!r)
+        return -EINVAL;
+    r->spin_ns = spin_ns;
+    return 0;
+}
+
+/* a wait area must be BCAST_ALIGNMENT-aligned and BCAST_WAIT_AREA_SIZE long */
+static int wait_area_ok(const void *area, size_t size)
+{
+    return area && !((uintptr_t)area & (BCAST_ALIGNMENT - 1)) && size == BCAST_WAIT_AREA_SIZE;
+}
+
+BCAST_EXPORT int bcast_reader_set_wait_area(struct bcast_reader *r, void *area, size_t size)
+{
+    if (!r || (area && !wait_area_ok(area, size)) || (r->mapping && area))
+        return -EINVAL;
+    r->wait = area;
+    r->wait_looked = 1;
+    return 0;
+}

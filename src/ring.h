@@ -96,9 +96,13 @@ struct bcast_writer {
     uint64_t fast16;       /* min(fast_bound, 33) - 16, or 0 */
     uint64_t limit;        /* min(frontier, lap_limit) */
     uint64_t lap_limit;    /* end of the current lap; the position itself at a lap boundary */
+    /* the need_wake word of the wait area, loaded after every publish; a
+       word that is always 0 when the writer has no wait area */
+    const uint8_t *wake_flag;
     /* cold */
     uint8_t *base;
     uint64_t capacity;
+    uint8_t *wait;                  /* the wait area, or NULL */
     struct bcast__mapping *mapping; /* NULL for caller memory */
 };
 
@@ -135,6 +139,9 @@ struct bcast_reader {
     uint64_t capacity;
     uint64_t mtu;
     struct bcast_message poll_msg;
+    uint8_t *wait;                  /* the wait area, or NULL (none, or not yet looked for) */
+    uint64_t spin_ns;               /* bcast_reader_wait spins this long before it sleeps */
+    int wait_looked;                /* a file reader looked for <path>.wait */
     struct bcast__mapping *mapping; /* NULL for caller memory */
 };
 
@@ -319,6 +326,33 @@ int bcast__mem_check(const void *mem, size_t size, uint64_t *capacity);
 /* size -> capacity, or 0 when size is not BCAST_HEADER_SIZE + a power of two >= 16 */
 uint64_t bcast__capacity_of(size_t size);
 
+/*
+ * ---- the wait area (doc/bcast-format.5, "Wait area") ----
+ * Little-endian 32-bit words.  The writer owns the first line; readers
+ * write need_wake and arms, the writer need_wake (back to 0) and seq.
+ */
+#define BCAST__WAIT_MAGIC_LE 0x41574342u /* "BCWA" */
+#define BCAST__WAIT_OFF_MAGIC 0
+#define BCAST__WAIT_OFF_VERSION 4        /* u16 1 */
+#define BCAST__WAIT_OFF_WRITER 8         /* u32 BCAST__WAIT_WAKER | BCAST__WAIT_MEMBARRIER */
+#define BCAST__WAIT_OFF_PID 12           /* u32 the writer's process id, for people */
+#define BCAST__WAIT_OFF_NEED_WAKE 128    /* u32 1: a reader is about to sleep */
+#define BCAST__WAIT_OFF_SEQ 132          /* u32 the futex word: one more per wake-up */
+#define BCAST__WAIT_OFF_ARMS 136         /* u32 sleep episodes readers began */
+#define BCAST__WAIT_WAKER 0x1u           /* a writer that wakes sleepers is attached */
+#define BCAST__WAIT_MEMBARRIER 0x2u      /* and its process takes global expedited membarriers */
+#define BCAST__WAIT_SPIN_NS 2000         /* bcast_reader_wait's default spin */
+
+/* a word that is always 0: the wake_flag of a writer with no wait area */
+extern const uint32_t bcast__no_wake;
+
+/* src/wait.c: what the sleep/wake protocol asks of the OS */
+/* a full fence between the reader's need_wake store and its producer load,
+   on the writer's threads too (membarrier), when with_writer; 0 or -errno */
+int bcast__os_membarrier(int with_writer);
+/* wake every thread sleeping on the futex word at p */
+void bcast__os_wake(const uint8_t *p);
+
 /* bcast_reader_poll: a limit past INT_MAX counts as INT_MAX */
 static inline size_t bcast__poll_limit(size_t limit)
 {
@@ -376,6 +410,7 @@ static inline void bcast__writer_setup(struct bcast_writer *w, void *mem, uint64
     w->lap_shift = shift;
     w->mtu = bcast__mtu(capacity);
     w->reserve = bcast__default_reserve(capacity);
+    w->wake_flag = (const uint8_t *)&bcast__no_wake;
 }
 
 /* the bounds of the reader's fast paths: open, or closed while a filter is
@@ -413,6 +448,7 @@ static inline void bcast__reader_setup(struct bcast_reader *r, const void *mem,
     /* a frame the fast receive takes is at most frame_len(BCAST__FAST_MAX) long */
     r->fast_end = capacity > bcast__frame_len(BCAST__FAST_MAX)
                       ? capacity - bcast__frame_len(BCAST__FAST_MAX) : 0;
+    r->spin_ns = BCAST__WAIT_SPIN_NS;
 }
 
 /*
@@ -453,6 +489,16 @@ void bcast__ring_reset(struct bcast_reader *r);
 /* copy a ring message's payload, then check it was not overwritten */
 ssize_t bcast__ring_message_read(const struct bcast_message *m, void *buf);
 
+/* sleeping readers: the writer's wake-up, and the reader's steps before a
+   sleep (src/protocol.h "readers that sleep") */
+void bcast__ring_wake(struct bcast_writer *w);
+void bcast__ring_wait_attach(struct bcast_writer *w, uint8_t *area, int membarrier,
+                             uint32_t pid);
+void bcast__ring_wait_detach(struct bcast_writer *w);
+int bcast__ring_readable(const struct bcast_reader *r);
+uint32_t bcast__ring_wait_flags(const struct bcast_reader *r);
+int bcast__ring_wait_arm(struct bcast_reader *r, uint32_t *seq);
+
 /*
  * ---- hidden aliases of public functions ----
  * Calls from one file of the library to a public function of another go
@@ -470,5 +516,14 @@ extern __typeof__(bcast_reader_open_last_lap) bcast__reader_open_last_lap;
 
 /* ---- mmap.c ---- */
 void bcast__mapping_release(struct bcast__mapping *m);
+/* a file reader's wait area (<path>.wait), mapped on first use, or NULL */
+uint8_t *bcast__mapping_wait(struct bcast__mapping *m);
+
+/* ---- wait.c ---- */
+/* a writer takes the wait area at area (registers for membarrier) */
+void bcast__wait_attach(struct bcast_writer *w, uint8_t *area);
+/* wait until one of n readers has something to read: its index, or
+   -ETIMEDOUT, -EINTR */
+int bcast__wait(struct bcast_reader *const *rs, size_t n, int64_t timeout_ns);
 
 #endif /* BCAST_RING_H */

@@ -65,6 +65,7 @@ BCAST_EXPORT void bcast_writer_close(struct bcast_writer *w)
         return;
     if (w->claim_open)
         bcast__ring_commit(w);
+    bcast__ring_wait_detach(w); /* sleepers poll from now on */
     if (w->mapping)
         bcast__mapping_release(w->mapping);
     free(w);
@@ -130,5 +131,16 @@ BCAST_EXPORT int bcast_writer_set_reserve(struct bcast_writer *w, size_t bytes)
     if (w->claim_open)
         return -EBUSY;
     w->reserve = bytes;
+    return 0;
+}
+
+BCAST_EXPORT int bcast_writer_set_wait_area(struct bcast_writer *w, void *area, size_t size)
+{
+    if (!w || w->mapping || (area && ((uintptr_t)area & (BCAST_ALIGNMENT - 1))) ||
+        (area && size != BCAST_WAIT_AREA_SIZE))
+        return -EINVAL;
+    bcast__ring_wait_detach(w);
+    if (area)
+        bcast__wait_attach(w, area);
     return 0;
 }

@@ -255,6 +255,7 @@ static void file_exchange(const struct api *wapi, const struct api *rapi, unsign
     wapi->writer_close(w);
     ck_assert_int_eq(unlink(path), 0);
     ck_assert_int_eq(unlink(lock), 0);
+    ck_assert_int_eq(unlink(tpath("channel.wait")), 0);
 }
 
 /* ---- tests ---- */

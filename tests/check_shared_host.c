@@ -324,6 +324,7 @@ START_TEST(test_no_stray_files)
     path = tpath("chan");
     make_channel(path, 4096, 0);
     ck_assert_int_eq(unlink(lock_path(path)), 0);
+    ck_assert_int_eq(unlink(tpath("chan.wait")), 0);
     ck_assert_int_eq(bcast_writer_open_file(path, 8192, 0, &w), -EINVAL);
     ck_assert_int_eq(bcast_writer_open_file_opts(path, 8192, NULL, NULL, &w), -EINVAL);
 

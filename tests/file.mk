@@ -22,3 +22,11 @@ CHECK_SUITES += tests/check_shared_host
 tests_check_shared_host_CFLAGS = $(SUITECFLAGS)
 tests_check_shared_host_LDADD = $(SUITELIBS)
 tests_check_shared_host_LDFLAGS = $(SUITELDFLAGS)
+
+# check_wait: readers that sleep (bcast_reader_wait, bcast_wait_any, wait
+# areas in caller memory and in <path>.wait), with threads and fork()ed
+# processes
+CHECK_SUITES += tests/check_wait
+tests_check_wait_CFLAGS = $(SUITECFLAGS)
+tests_check_wait_LDADD = $(SUITELIBS)
+tests_check_wait_LDFLAGS = $(SUITELDFLAGS)

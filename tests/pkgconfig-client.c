@@ -93,5 +93,7 @@ int main(int argc, char **argv)
     unlink(path);
     if (snprintf(path, sizeof path, "%s/channel.lock", argv[2]) > 0)
         unlink(path);
+    if (snprintf(path, sizeof path, "%s/channel.wait", argv[2]) > 0)
+        unlink(path);
     return 0;
 }

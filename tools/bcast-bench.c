@@ -367,7 +367,11 @@ static int cmd_rtt(void)
             char lk[300];
             snprintf(lk, sizeof lk, "%s.lock", path_a);
             unlink(lk);
+            snprintf(lk, sizeof lk, "%s.wait", path_a);
+            unlink(lk);
             snprintf(lk, sizeof lk, "%s.lock", path_b);
+            unlink(lk);
+            snprintf(lk, sizeof lk, "%s.wait", path_b);
             unlink(lk);
         }
     } else {
@@ -556,6 +560,8 @@ static int cmd_throughput(void)
     }
     bcast_writer_close(w);
     unlink(path);
+    unlink(lock);
+    snprintf(lock, sizeof lock, "%s.wait", path);
     unlink(lock);
 
     double pub = (double)(t1 - t0) / (double)o.messages;

@@ -67,7 +67,7 @@ static const char *human(uint64_t n, char *buf, size_t size)
 }
 
 /*
- * Remove the channel file path and path.lock.  The lock is taken first, so
+ * Remove the channel file path, path.lock and path.wait.  The lock is taken first, so
  * no writer can attach while the files go; without force a writer that
  * holds it makes this fail.  A file that is not a channel (or one being
  * created) is never removed.  Readers that have it mapped keep reading the
@@ -116,6 +116,11 @@ static int remove_channel(const char *path, int force)
         goto out;
     }
     if (fd >= 0 && unlink(lock) < 0 && errno != ENOENT) {
+        tool_error(lock, -errno);
+        goto out;
+    }
+    memcpy(lock + n, ".wait", sizeof ".wait"); /* the wait area, when there is one */
+    if (unlink(lock) < 0 && errno != ENOENT) {
         tool_error(lock, -errno);
         goto out;
     }

@@ -375,6 +375,7 @@ static int list_dir(const struct stat_opts *o, const char *dir)
         int locked;
 
         if (name[0] == '.' || (len > 5 && strcmp(name + len - 5, ".lock") == 0) ||
+            (len > 5 && strcmp(name + len - 5, ".wait") == 0) ||
             asprintf(&path, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", name) < 0) {
             free(names[i]);
             continue;

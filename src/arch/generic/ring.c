@@ -98,4 +98,32 @@ static inline void bcast__st_header(void *frame, uint32_t fields, uint32_t user)
     bcast__st64(frame, (uint64_t)user << 32 | fields);
 }
 
+#define A32(p) ((_Atomic uint32_t *)(void *)(p))
+
+/* wait-area words: 32-bit, aligned, little-endian */
+static inline uint32_t bcast__ld32(const void *p)
+{
+    return bcast__le32(atomic_load_explicit(A32(p), ORD_LOAD));
+}
+
+static inline void bcast__st32(void *p, uint32_t v)
+{
+    atomic_store_explicit(A32(p), bcast__le32(v), ORD_STORE);
+}
+
+static inline void bcast__add32(void *p, uint32_t v)
+{
+    uint32_t old = atomic_load_explicit(A32(p), memory_order_relaxed), next;
+
+    do /* little-endian in memory, so no fetch_add on a big-endian CPU */
+        next = bcast__le32(bcast__le32(old) + v);
+    while (!atomic_compare_exchange_weak_explicit(A32(p), &old, next, memory_order_relaxed,
+                                                  memory_order_relaxed));
+}
+
+/* full fence: store-load order (only a reader about to sleep without membarrier) */
+#define bcast__mb() atomic_thread_fence(memory_order_seq_cst)
+/* a sleeper's membarrier runs a full fence on the writer's CPU */
+#define bcast__wake_point() ((void)0)
+
 #include "../../protocol.h"

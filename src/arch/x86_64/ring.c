@@ -75,4 +75,27 @@ static inline void bcast__st_header(void *frame, uint32_t fields, uint32_t user)
     *(volatile uint32_t *)frame = fields;
 }
 
+/* wait-area words: 32-bit, aligned, little-endian like the CPU */
+static inline uint32_t bcast__ld32(const void *p)
+{
+    return __atomic_load_n((const uint32_t *)p, __ATOMIC_RELAXED);
+}
+
+static inline void bcast__st32(void *p, uint32_t v)
+{
+    __atomic_store_n((uint32_t *)p, v, __ATOMIC_RELAXED);
+}
+
+/* a locked add: only a reader about to sleep takes it */
+static inline void bcast__add32(void *p, uint32_t v)
+{
+    __atomic_fetch_add((uint32_t *)p, v, __ATOMIC_RELAXED);
+}
+
+/* full fence: the one reordering TSO does, a store passing a later load,
+   takes mfence (only a reader about to sleep without membarrier) */
+#define bcast__mb() __atomic_thread_fence(__ATOMIC_SEQ_CST)
+/* a sleeper's membarrier runs a full fence on the writer's CPU */
+#define bcast__wake_point() ((void)0)
+
 #include "../../protocol.h"
