@@ -197,8 +197,16 @@ static void *waiter_main(void *p)
         x->rc = bcast_reader_wait(x->r, x->timeout);
         if (x->rc < 0)
             break;
-        while (bcast_reader_receive(x->r, buf, sizeof buf, NULL) >= 0)
+        for (;;) {
+            ssize_t n = bcast_reader_receive(x->r, buf, sizeof buf, NULL);
+            if (n == -ENOBUFS) { /* a writer at full speed may lap it */
+                bcast_reader_reset(x->r);
+                continue;
+            }
+            if (n < 0)
+                break;
             x->got++;
+        }
     }
     return NULL;
 }

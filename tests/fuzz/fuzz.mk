@@ -15,7 +15,7 @@ FUZZ_CFLAGS = -g -O1 -Wall -Wextra -fno-omit-frame-pointer \
 FUZZ_CPPFLAGS = -I$(top_builddir) -I$(top_srcdir)/include -I$(top_builddir)/include
 FUZZ_LIBSRC = \
 	$(srcdir)/src/channel.c $(srcdir)/src/writer.c $(srcdir)/src/reader.c \
-	$(srcdir)/src/message.c $(srcdir)/src/mmap.c
+	$(srcdir)/src/message.c $(srcdir)/src/mmap.c $(srcdir)/src/wait.c
 FUZZ_DEPS = $(FUZZ_LIBSRC) $(srcdir)/src/ring.h $(srcdir)/src/protocol.h \
 	$(srcdir)/src/arch/copy.h $(srcdir)/include/bcast.h \
 	$(srcdir)/src/arch/x86_64/ring.c $(srcdir)/src/arch/generic/ring.c config.h
