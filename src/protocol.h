@@ -841,7 +841,7 @@ void bcast__ring_wait_detach(struct bcast_writer *w)
     bcast__st32(WAIT(w->wait, WRITER), 0);
     bcast__ring_wake(w);
     w->wait = NULL;
-    w->wake_flag = (const uint8_t *)&bcast__no_wake;
+    w->wake_flag = (const uint8_t *)&w->no_wake;
 }
 
 /* something to read: a message, an overrun to report, a frame to skip */

@@ -96,9 +96,10 @@ struct bcast_writer {
     uint64_t fast16;       /* min(fast_bound, 33) - 16, or 0 */
     uint64_t limit;        /* min(frontier, lap_limit) */
     uint64_t lap_limit;    /* end of the current lap; the position itself at a lap boundary */
-    /* the need_wake word of the wait area, loaded after every publish; a
-       word that is always 0 when the writer has no wait area */
+    /* the need_wake word of the wait area, loaded after every publish, or
+       no_wake when the writer has no wait area */
     const uint8_t *wake_flag;
+    uint32_t no_wake;               /* always 0 */
     /* cold */
     uint8_t *base;
     uint64_t capacity;
@@ -343,9 +344,6 @@ uint64_t bcast__capacity_of(size_t size);
 #define BCAST__WAIT_MEMBARRIER 0x2u      /* and its process takes global expedited membarriers */
 #define BCAST__WAIT_SPIN_NS 2000         /* bcast_reader_wait's default spin */
 
-/* a word that is always 0: the wake_flag of a writer with no wait area */
-extern const uint32_t bcast__no_wake;
-
 /* src/wait.c: what the sleep/wake protocol asks of the OS */
 /* a full fence between the reader's need_wake store and its producer load,
    on the writer's threads too (membarrier), when with_writer; 0 or -errno */
@@ -410,7 +408,7 @@ static inline void bcast__writer_setup(struct bcast_writer *w, void *mem, uint64
     w->lap_shift = shift;
     w->mtu = bcast__mtu(capacity);
     w->reserve = bcast__default_reserve(capacity);
-    w->wake_flag = (const uint8_t *)&bcast__no_wake;
+    w->wake_flag = (const uint8_t *)&w->no_wake;
 }
 
 /* the bounds of the reader's fast paths: open, or closed while a filter is

@@ -32,8 +32,6 @@
 #define SAFETY_NS NS            /* a futex sleep never lasts longer than this */
 #define WAITV_MAX 128           /* FUTEX_WAITV_MAX */
 
-const uint32_t bcast__no_wake = 0;
-
 static int64_t now_ns(void)
 {
     struct timespec ts;

@@ -268,7 +268,7 @@ void model_fence(const char *func, int line, rl::memory_order mo, rl::debug_info
 #define memset(d, c, n) model_memset((d), (c), (n), RL_INFO)
 #define memcpy(d, s, n) model_memcpy((d), (s), (n), RL_INFO)
 /* the wait area: the ring tests attach none, so the writer's check reads
-   bcast__no_wake, which never changes */
+   its own no_wake word, which never changes */
 #define bcast__ld32(p) (*(const uint32_t *)(const void *)(p))
 #define bcast__st32(p, v) (*(uint32_t *)(void *)(p) = (v))
 #define bcast__add32(p, v) (*(uint32_t *)(void *)(p) += (v))
@@ -280,7 +280,6 @@ void model_fence(const char *func, int line, rl::memory_order mo, rl::debug_info
 #undef memset
 #undef memcpy
 
-const uint32_t bcast__no_wake = 0;
 int bcast__os_membarrier(int) { return -ENOSYS; }
 void bcast__os_wake(const uint8_t *) {}
 
