@@ -1164,9 +1164,9 @@ const test_entry TESTS[] = {
     {"filter", run_one<ring_test<FILTER, 12>>, 40000},
     {"init_open", run_one<init_test<false>>, 40000},
     {"init_open_last_lap", run_one<init_test<true>>, 40000},
-    {"wait_one", run_one<wait_test<WAIT_ONE>>, 60000},
-    {"wait_two", run_one<wait_test<WAIT_TWO>>, 60000},
-    {"wait_attach", run_one<wait_test<WAIT_ATTACH>>, 60000},
+    {"wait_one", run_one<wait_test<WAIT_ONE>>, 40000},
+    {"wait_two", run_one<wait_test<WAIT_TWO>>, 40000},
+    {"wait_attach", run_one<wait_test<WAIT_ATTACH>>, 40000},
     /* the fallback without membarrier can lose a wake-up (why wait.c sleeps
        only 1 ms slices there): the test expects Relacy to find one */
     {"wait_fallback_loses", run_one<wait_test<WAIT_FALLBACK>>, 20000, true},
