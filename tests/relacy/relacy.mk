@@ -5,7 +5,8 @@
 # do, and x86 never shows.
 #
 #   make check                 the passing suite (tests/relacy/ring_model.test)
-#   make check-relacy-fences   each fence of src/protocol.h removed in turn:
+#   make check-relacy-fences   each fence of src/protocol.h removed in turn
+#                              (the sleepers' membarrier too, both halves):
 #                              some test must fail for every one, but the
 #                              ones ring_model.cpp lists as not needed
 #
