@@ -76,9 +76,12 @@ static void shared_free(struct shared_chan *c)
     munmap(c->map, c->map_len);
 }
 
+/* a word of the wait area, loaded as the library stores it: atomically */
 static uint32_t area_word(const struct shared_chan *c, size_t off)
 {
-    return get32(c->area + off);
+    uint32_t v = __atomic_load_n((const uint32_t *)(const void *)(c->area + off),
+                                 __ATOMIC_ACQUIRE);
+    return get32((const uint8_t *)&v);
 }
 
 static struct bcast_writer *shared_writer(struct shared_chan *c, int with_area)
@@ -178,14 +181,18 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* a send wakes a sleeper                                              */
 
+/* a reader thread; timeout and got are shared with the test's thread and
+   accessed atomically */
 struct waiter {
     struct bcast_reader *r;
     int64_t timeout;
     int rounds;
     int rc;      /* of the last wait */
     int got;     /* messages received */
-    volatile int asleep;
 };
+
+#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
+#define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
 
 static void *waiter_main(void *p)
 {
@@ -193,8 +200,7 @@ static void *waiter_main(void *p)
     uint8_t buf[512];
 
     for (int i = 0; i < x->rounds; i++) {
-        x->asleep = 1;
-        x->rc = bcast_reader_wait(x->r, x->timeout);
+        x->rc = bcast_reader_wait(x->r, LOAD(x->timeout));
         if (x->rc < 0)
             break;
         for (;;) {
@@ -205,7 +211,7 @@ static void *waiter_main(void *p)
             }
             if (n < 0)
                 break;
-            x->got++;
+            STORE(x->got, LOAD(x->got) + 1);
         }
     }
     return NULL;
@@ -215,7 +221,7 @@ START_TEST(test_send_wakes_thread)
 {
     struct shared_chan c = shared_chan(65536);
     struct bcast_writer *w = shared_writer(&c, 1);
-    struct waiter x = {shared_reader(&c), 20 * SEC, 5, 0, 0, 0};
+    struct waiter x = {shared_reader(&c), 20 * SEC, 5, 0, 0};
     pthread_t th;
 
     ck_assert_int_eq(pthread_create(&th, NULL, waiter_main, &x), 0);
@@ -341,7 +347,7 @@ START_TEST(test_writer_without_area_polled)
 {
     struct shared_chan c = shared_chan(4096);
     struct bcast_writer *w = shared_writer(&c, 0);
-    struct waiter x = {shared_reader(&c), 20 * SEC, 1, 0, 0, 0};
+    struct waiter x = {shared_reader(&c), 20 * SEC, 1, 0, 0};
     pthread_t th;
 
     ck_assert_int_eq(pthread_create(&th, NULL, waiter_main, &x), 0);
@@ -422,7 +428,7 @@ START_TEST(test_several_readers)
     pthread_t th[4];
 
     for (int i = 0; i < 4; i++) {
-        x[i] = (struct waiter){shared_reader(&c), 20 * SEC, 1000000, 0, 0, 0};
+        x[i] = (struct waiter){shared_reader(&c), 20 * SEC, 1000000, 0, 0};
         ck_assert_int_eq(pthread_create(&th[i], NULL, waiter_main, &x[i]), 0);
     }
     /* bursts with pauses between, so the readers go to sleep and wake */
@@ -433,9 +439,9 @@ START_TEST(test_several_readers)
     }
     /* the last message tells them to stop: a timeout of 0 after it */
     for (int i = 0; i < 4; i++) {
-        while (x[i].got < 1000)
+        while (LOAD(x[i].got) < 1000)
             nap_ms(1);
-        x[i].timeout = 0;
+        STORE(x[i].timeout, 0);
     }
     send_seq(w, 1000, 32);
     for (int i = 0; i < 4; i++) {
@@ -503,7 +509,7 @@ START_TEST(test_wait_eintr)
 {
     struct shared_chan c = shared_chan(4096);
     struct bcast_writer *w = shared_writer(&c, 1);
-    struct waiter x = {shared_reader(&c), 20 * SEC, 1, 1, 0, 0};
+    struct waiter x = {shared_reader(&c), 20 * SEC, 1, 1, 0};
     struct sigaction sa;
     pthread_t th;
 
@@ -534,13 +540,13 @@ START_TEST(test_wakes_coalesced)
     uint32_t seq0 = area_word(&c, OFF_SEQ);
 
     for (int i = 0; i < 2; i++) {
-        x[i] = (struct waiter){shared_reader(&c), 20 * SEC, 1000000000, 0, 0, 0};
+        x[i] = (struct waiter){shared_reader(&c), 20 * SEC, 1000000000, 0, 0};
         ck_assert_int_eq(pthread_create(&th[i], NULL, waiter_main, &x[i]), 0);
     }
     for (uint64_t s = 0; s < 200000; s++)
         send_seq(w, s, 24);
     for (int i = 0; i < 2; i++)
-        x[i].timeout = 0;
+        STORE(x[i].timeout, 0);
     send_seq(w, 200000, 24);
     for (int i = 0; i < 2; i++) {
         pthread_join(th[i], NULL);
