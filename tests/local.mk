@@ -14,3 +14,7 @@ TESTS += $(CHECK_SUITES)
 # every suite's main(); per-test directories for the suites that make files;
 # the CPUs of the suites that run a writer and readers side by side
 noinst_HEADERS += tests/suite-main.h tests/test-dirs.h tests/cpus.h
+# configure chooses the ring core from the compiler's target (32-bit x86
+# compilers on an x86-64 machine get the generic core)
+TESTS += tests/configure-arch.test
+EXTRA_DIST += tests/configure-arch.test
