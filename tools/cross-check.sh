@@ -19,7 +19,13 @@
 #     a binfmt_misc instance of its own (Linux 6.7 or later), uids and gids
 #     mapped one to one when run as root, so the tests that switch to
 #     `nobody` still do.  The dynamic loader and libraries of ARCH come
-#     from the multiarch packages (/lib/<triplet>), as on a real ARCH host.
+#     from the multiarch packages (/lib/<triplet>), as on a real ARCH host,
+#     or where there is no libc6:ARCH from /usr/<triplet> (QEMU_LD_PREFIX).
+#
+# Where the release has no check:ARCH (riscv64 before Debian 13), build
+# Check for ARCH into a prefix and point the script at it:
+#   PKG_CONFIG=pkg-config PKG_CONFIG_LIBDIR=PREFIX/lib/pkgconfig \
+#       tools/cross-check.sh --no-install riscv64
 #
 # --arch-opt passes one more option to configure (--with-arch=generic, ...).
 # Exit status: that of `make check` (0 all passed), 2 for a setup failure.
@@ -97,7 +103,18 @@ if [ "$install" = yes ]; then
 fi
 command -v "$triplet-gcc" >/dev/null 2>&1 || die "$triplet-gcc not found (crossbuild-essential-$arch)"
 qemu=$(command -v "qemu-$cpu-static" 2>/dev/null) || die "qemu-$cpu-static not found (qemu-user-static)"
-[ -e "/usr/lib/$multiarch/pkgconfig/check.pc" ] || die "no check.pc for $arch (check:$arch)"
+# Check for ARCH: check:ARCH, or where the release has none (riscv64 before
+# Debian 13) one built for ARCH, found through PKG_CONFIG/PKG_CONFIG_LIBDIR
+pkg_config=${PKG_CONFIG:-$triplet-pkg-config}
+"$pkg_config" --exists check 2>/dev/null ||
+    die "$pkg_config finds no check.pc for $arch (install check:$arch, or set PKG_CONFIG and PKG_CONFIG_LIBDIR)"
+# the ELF interpreter and libc of ARCH: from the multiarch libc6:ARCH, else
+# from the cross toolchain's copy (qemu looks there first)
+if [ ! -e "/usr/lib/$multiarch/libc.so.6" ] && [ ! -e "/lib/$multiarch/libc.so.6" ]; then
+    [ -e "/usr/$triplet/lib/libc.so.6" ] || die "no libc for $arch (libc6:$arch)"
+    QEMU_LD_PREFIX=/usr/$triplet
+    export QEMU_LD_PREFIX
+fi
 
 # --- 2. configure and build ---------------------------------------------------
 mkdir -p "$builddir"
