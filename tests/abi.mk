@@ -47,12 +47,12 @@ ABI_CHECKERS = \
 	tests/check-plugin-safety.sh
 EXTRA_DIST += $(ABI_CHECKERS) tests/pkgconfig-client.c
 
-# NM comes from libtool's configure checks; READELF can be overridden too.
+# NM and OBJDUMP come from libtool's configure checks, READELF from
+# configure's (the host's tools in a cross build); each can be overridden.
 # configure looks for no C++ compiler (the library has no C++), so the
 # checks take CXX from the environment or use the first one found.
-READELF = readelf
 ABI_CHECK_ENV = CC="$(CC)" CFLAGS="$(CFLAGS)" LDFLAGS="$(LDFLAGS)" \
-	NM="$(NM)" READELF="$(READELF)" SAN_CFLAGS="$(SAN_CFLAGS)" \
+	NM="$(NM)" READELF="$(READELF)" OBJDUMP="$(OBJDUMP)" SAN_CFLAGS="$(SAN_CFLAGS)" \
 	CXX="$${CXX:-$$(command -v g++ || command -v c++ || command -v clang++ || :)}"
 
 check-local: check-exports check-header check-pkgconfig check-plugin-safety

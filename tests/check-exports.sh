@@ -12,7 +12,8 @@
 #  - the static archive defines no global symbol outside the bcast_
 #    namespace (hidden bcast__ helpers are fine there; the .so hides them).
 #
-# Environment: CC, NM, READELF (defaults cc, nm, readelf), SAN_CFLAGS.
+# Environment: CC, NM, READELF, OBJDUMP (defaults cc, nm, readelf, objdump;
+# a cross build passes its own), SAN_CFLAGS.
 # SPDX-License-Identifier: MIT
 set -eu
 
@@ -21,6 +22,7 @@ header=$incdir/bcast.h
 CC=${CC:-cc}
 NM=${NM:-nm}
 READELF=${READELF:-readelf}
+OBJDUMP=${OBJDUMP:-objdump}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bcast-exports.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -60,9 +62,15 @@ awk '
     }' "$map" | sort >"$tmp/map"
 [ -s "$tmp/map" ] || bad "$map: no global symbols found"
 
+# the dynamic symbol table, one symbol a line, Num: Value Size Type Bind Vis
+# Ndx Name; ppc64el adds "[<localentry>: 8]" after Vis, dropped here
+dynsyms() {
+    "$READELF" --dyn-syms -W "$1" | sed 's/ \[[^]]*\]//g'
+}
+
 # name@VERSION for every symbol the shared library defines and exports
 # (the absolute version node symbols themselves, BCAST_1.0, left out)
-"$READELF" --dyn-syms -W "$so" | awk '
+dynsyms "$so" | awk '
     $1 ~ /^[0-9]+:$/ && $7 != "UND" && $7 != "ABS" &&
     ($5 == "GLOBAL" || $5 == "WEAK") && ($6 == "DEFAULT" || $6 == "PROTECTED") {
         name = $8; sub(/@@/, "@", name); print name
@@ -96,20 +104,43 @@ got=$("$READELF" -d "$so" | sed -n 's/.*(SONAME).*\[\(.*\)\].*/\1/p')
 "$READELF" -l -W "$so" | grep -q 'GNU_RELRO' || bad "$so has no GNU_RELRO segment (-z relro)"
 "$READELF" -d "$so" | grep -Eq 'BIND_NOW|FLAGS_1.*NOW' || bad "$so is not linked with -z now"
 # (sanitizer runtimes export unversioned symbols, so not in such builds)
-unresolved=$("$READELF" --dyn-syms -W "$so" | awk '
+unresolved=$(dynsyms "$so" | awk '
     $1 ~ /^[0-9]+:$/ && $7 == "UND" && $5 == "GLOBAL" && $8 != "" && $8 !~ /@/ { print $8 }')
 [ -z "$unresolved" ] || [ -n "${SAN_CFLAGS:-}" ] || bad "$so has undefined symbols no library provides: $(echo $unresolved)"
 
-# calls between the library's own files bind inside it: no PLT call to a bcast_
-# function (the hidden aliases of src/ring.h); skipped without objdump
-if command -v objdump >/dev/null 2>&1; then
-    plt=$(objdump -d --no-show-raw-insn "$so" | grep -Eo '(call|jmp) +[0-9a-f]+ <bcast_[a-z_0-9]*@plt>' |
-          sed 's/.*<\(.*\)@plt>/\1/' | sort -u)
-    [ -z "$plt" ] || bad "$so calls its own functions through the PLT: $(echo $plt)"
+# calls between the library's own files bind inside it (the hidden aliases
+# of src/ring.h): no PLT slot for a bcast_ function, whatever the
+# architecture calls its relocation (R_X86_64_JUMP_SLOT, R_PPC64_JMP_SLOT...)
+slots=$("$READELF" -r -W "$so" | awk '$3 ~ /_JU?MP_SLOT$/ && $5 ~ /^bcast_/ { print $5 }' |
+        sed 's/@.*//' | sort -u)
+[ -z "$slots" ] || bad "$so has PLT slots for its own functions: $(echo $slots)"
+# and no call or jump to a PLT entry or stub of one, as objdump shows it:
+#   x86-64, i386   call/jmp        <bcast_x@plt>
+#   arm64          bl/b            <bcast_x@plt>
+#   armhf          bl/blx/b(.w)    <bcast_x@plt>, Thumb code <bcast_x@plt+0x4>
+#   ppc64el        bl/b            <0000001a.plt_call.bcast_x>, <__plt_bcast_x>
+#   s390x          brasl/jg        <bcast_x@plt>
+#   riscv64        jal/j (or auipc with jalr)  <bcast_x@plt>
+# (skipped without objdump; an objdump that cannot disassemble this
+# architecture is an error, not a pass)
+if command -v "$OBJDUMP" >/dev/null 2>&1; then
+    "$OBJDUMP" -d --no-show-raw-insn "$so" >"$tmp/dis" 2>"$tmp/dis.err" || true
+    if grep -q '^[0-9a-f]* <bcast_[a-z_0-9]*>:$' "$tmp/dis"; then
+        plt=$(grep -E '^ *[0-9a-f]+:[[:space:]]+(call|callq|jmp|jmpq|bl|blx|b|b\.w|b\.n|brasl|jg|jal|jalr|j|tail)[[:space:]].*<([0-9a-f]*\.?plt_call\.|__plt_)?bcast_[a-z_0-9]*(@plt)?(\+0x[0-9a-f]+)?>' "$tmp/dis" |
+              grep -E '<([0-9a-f]*\.?plt_call\.|__plt_)bcast_|@plt(\+0x[0-9a-f]+)?>' |
+              sed -E 's/.*<([0-9a-f]*\.?plt_call\.|__plt_)?(bcast_[a-z_0-9]*).*/\2/' | sort -u)
+        [ -z "$plt" ] || bad "$so calls its own functions through the PLT: $(echo $plt)"
+    else
+        bad "$OBJDUMP cannot disassemble $so: $(head -n 1 "$tmp/dis.err")"
+    fi
 fi
 
-# the static archive: global definitions only in the bcast_ namespace
-$NM -g --defined-only "$archive" | awk 'NF == 3 { print $3 }' | sort -u >"$tmp/ar"
+# the static archive: global definitions only in the bcast_ namespace, but
+# for the helpers i386 PIC code gets from the compiler (__x86.get_pc_thunk.bx
+# and the like), which GCC emits hidden in COMDAT groups: the linker keeps
+# one copy and they never meet a program's names
+$NM -g --defined-only "$archive" | awk 'NF == 3 && $3 !~ /^__x86\.get_pc_thunk\./ { print $3 }' |
+    sort -u >"$tmp/ar"
 [ -s "$tmp/ar" ] || bad "$archive: no global symbols found"
 foreign=$(grep -v '^bcast_' "$tmp/ar" || true)
 [ -z "$foreign" ] || bad "$archive defines globals outside bcast_: $(echo $foreign)"

@@ -54,8 +54,13 @@ run() {
 needs_staged_so() {
     "${READELF:-readelf}" -d "$1" | grep -q 'NEEDED.*libbcast\.so' ||
         die "$1 does not link libbcast.so dynamically"
+    # ldd, or for a client of another architecture (a cross build run
+    # through binfmt_misc, which the build machine's ldd does not know)
+    # its own dynamic loader's listing, which is what ldd prints
     if command -v ldd >/dev/null 2>&1; then
-        LD_LIBRARY_PATH=$stage$libdir ldd "$1" | grep 'libbcast\.so' | grep -q "=> $stage" ||
+        { LD_LIBRARY_PATH=$stage$libdir ldd "$1" 2>/dev/null ||
+          LD_TRACE_LOADED_OBJECTS=1 LD_LIBRARY_PATH=$stage$libdir "$1"; } |
+            grep 'libbcast\.so' | grep -q "=> $stage" ||
             die "$1 does not load libbcast.so from $stage"
     fi
 }

@@ -93,15 +93,19 @@ static ino_t inode_of(const char *path)
     return st.st_ino;
 }
 
+/* a header word of a channel file, which is little-endian on every host */
 static uint64_t hdr64(const char *path, off_t off)
 {
+    uint8_t b[8];
     uint64_t v = 0;
-    int fd = open(path, O_RDONLY);
+    int fd = open(path, O_RDONLY), i;
 
     ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(pread(fd, &v, sizeof v, off), (ssize_t)sizeof v);
+    ck_assert_int_eq(pread(fd, b, sizeof b, off), (ssize_t)sizeof b);
     close(fd);
-    return v; /* little-endian host */
+    for (i = 7; i >= 0; i--)
+        v = v << 8 | b[i];
+    return v;
 }
 
 static void poke(const char *path, off_t off, const void *bytes, size_t n)
@@ -752,20 +756,20 @@ END_TEST
 
 START_TEST(test_wrong_version)
 {
-    uint16_t v2 = 2, v0 = 0, vff = 0xffff;
-
-    spoil_and_expect(tpath("chan"), OFF_VERSION, &v2, 2, -EPROTONOSUPPORT);
-    spoil_and_expect(tpath("chan"), OFF_VERSION, &v0, 2, -EPROTONOSUPPORT);
-    spoil_and_expect(tpath("chan"), OFF_VERSION, &vff, 2, -EPROTONOSUPPORT);
+    /* versions 2, 0 and 0xffff, little-endian as in the file */
+    spoil_and_expect(tpath("chan"), OFF_VERSION, "\2\0", 2, -EPROTONOSUPPORT);
+    spoil_and_expect(tpath("chan"), OFF_VERSION, "\0\0", 2, -EPROTONOSUPPORT);
+    spoil_and_expect(tpath("chan"), OFF_VERSION, "\xff\xff", 2, -EPROTONOSUPPORT);
 }
 END_TEST
 
 START_TEST(test_misaligned_positions)
 {
-    uint64_t odd = 44, huge = 0xfffffffffffffff9ull;
+    /* 44 and 2^64 - 7, little-endian as in the file */
+    static const uint8_t odd[8] = {44}, huge[8] = {0xf9, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
-    spoil_and_expect(tpath("chan"), OFF_PRODUCER, &odd, 8, -EPROTO);
-    spoil_and_expect(tpath("chan"), OFF_CLAIMED, &huge, 8, -EPROTO);
+    spoil_and_expect(tpath("chan"), OFF_PRODUCER, odd, 8, -EPROTO);
+    spoil_and_expect(tpath("chan"), OFF_CLAIMED, huge, 8, -EPROTO);
 }
 END_TEST
 

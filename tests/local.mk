@@ -24,3 +24,7 @@ LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/tests/log-driver.sh 
 	$(top_srcdir)/build-aux
 TEST_LOG_DRIVER = $(TAP_DRIVER)
 EXTRA_DIST += tests/log-driver.sh
+# configure chooses the ring core from the compiler's target (32-bit x86
+# compilers on an x86-64 machine get the generic core)
+TESTS += tests/configure-arch.test
+EXTRA_DIST += tests/configure-arch.test
