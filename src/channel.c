@@ -85,7 +85,7 @@ BCAST_EXPORT const char *bcast_strerror(int err)
     case -ENOBUFS:
         return "Reader was overrun by the writer; data was lost (call bcast_reader_reset)";
     case -EMSGSIZE:
-        return "Message is larger than the channel MTU";
+        return "Message is larger than the channel MTU (or the assembler's buffer)";
     case -ERANGE:
         return "Buffer is too small for the message";
     case -EBADMSG:
@@ -108,6 +108,8 @@ BCAST_EXPORT const char *bcast_strerror(int err)
         return "Channel file has holes; it cannot be locked in RAM";
     case -ENOMEM:
         return "Out of memory (RLIMIT_MEMLOCK too small for BCAST_FILE_MLOCK?)";
+    case -EPIPE:
+        return "A fragmented message was cut short; its fragments were dropped";
     default:
         break;
     }

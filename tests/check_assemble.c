@@ -292,6 +292,10 @@ START_TEST(test_assembler_args)
     ck_assert_int_eq(bcast_assembler_poll(a, copy_out, t.m, 1), -EAGAIN);
     bcast_assembler_free(a);
     rig_close(&t);
+    /* the assembler's own error has a text of its own */
+    ck_assert_str_eq(bcast_strerror(-EPIPE),
+                     "A fragmented message was cut short; its fragments were dropped");
+    ck_assert_str_eq(bcast_strerror(EPIPE), bcast_strerror(-EPIPE));
 }
 END_TEST
 
