@@ -85,7 +85,7 @@ BCAST_EXPORT const char *bcast_strerror(int err)
     case -ENOBUFS:
         return "Reader was overrun by the writer; data was lost (call bcast_reader_reset)";
     case -EMSGSIZE:
-        return "Message is larger than the channel MTU (or the assembler's buffer)";
+        return "Message is larger than the channel MTU";
     case -ERANGE:
         return "Buffer is too small for the message";
     case -EBADMSG:
