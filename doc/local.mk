@@ -8,6 +8,12 @@ dist_man5_MANS += doc/bcast-format.5
 # how libbcast is measured: the benchmark shapes (shipped in the tarball)
 EXTRA_DIST += doc/BENCHMARKS
 dist_man3_MANS += \
+	doc/bcast_assembler_dropped.3 \
+	doc/bcast_assembler_free.3 \
+	doc/bcast_assembler_new.3 \
+	doc/bcast_assembler_next.3 \
+	doc/bcast_assembler_poll.3 \
+	doc/bcast_assembler_receive.3 \
 	doc/bcast_bulk_next.3 \
 	doc/bcast_channel_size.3 \
 	doc/bcast_message_copy.3 \
@@ -50,6 +56,7 @@ dist_man3_MANS += \
 	doc/bcast_writer_claim.3 \
 	doc/bcast_writer_close.3 \
 	doc/bcast_writer_commit.3 \
+	doc/bcast_writer_commit_len.3 \
 	doc/bcast_writer_create.3 \
 	doc/bcast_writer_create_file.3 \
 	doc/bcast_writer_heartbeat.3 \
@@ -60,6 +67,7 @@ dist_man3_MANS += \
 	doc/bcast_writer_open_file_opts.3 \
 	doc/bcast_writer_position.3 \
 	doc/bcast_writer_send.3 \
+	doc/bcast_writer_send_large.3 \
 	doc/bcast_writer_set_reserve.3
 
 TESTS += tests/check-man.sh

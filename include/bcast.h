@@ -91,6 +91,10 @@ int bcast_writer_send(struct bcast_writer *w, const void *payload, size_t len,
                       uint32_t user_defined, int flags);
 int bcast_writer_heartbeat(struct bcast_writer *w, uint32_t user_defined);
 int bcast_writer_set_reserve(struct bcast_writer *w, size_t bytes);
+/* messages of any size, and claims that shrink (bcast_writer_send_large(3)) */
+int bcast_writer_send_large(struct bcast_writer *w, const void *payload, size_t len,
+                            uint32_t user_defined);
+int bcast_writer_commit_len(struct bcast_writer *w, size_t len);
 
 /* reader over caller memory */
 BCAST_WARN_UNUSED
@@ -129,6 +133,19 @@ ssize_t bcast_message_read(const struct bcast_message *m, void *buf, size_t cap)
 const void *bcast_message_data(const struct bcast_message *m);
 int bcast_bulk_next(const void *buf, size_t len, size_t *offset, uint64_t start_position,
                     struct bcast_message *msg);
+
+/* reassembly of fragmented messages (bcast_assembler_new(3)) */
+struct bcast_assembler;
+#define BCAST_ASSEMBLE_HEARTBEATS 0x1 /**< hand heartbeats over too */
+
+BCAST_WARN_UNUSED
+int bcast_assembler_new(struct bcast_reader *r, void *buf, size_t cap, int flags,
+                        struct bcast_assembler **out);
+void bcast_assembler_free(struct bcast_assembler *a);
+int bcast_assembler_next(struct bcast_assembler *a, struct bcast_message *msg);
+ssize_t bcast_assembler_receive(struct bcast_assembler *a, struct bcast_message *msg);
+int bcast_assembler_poll(struct bcast_assembler *a, bcast_handler fn, void *ctx, size_t limit);
+uint64_t bcast_assembler_dropped(const struct bcast_assembler *a);
 
 /* file-backed channels */
 BCAST_WARN_UNUSED

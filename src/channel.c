@@ -108,6 +108,8 @@ BCAST_EXPORT const char *bcast_strerror(int err)
         return "Channel file has holes; it cannot be locked in RAM";
     case -ENOMEM:
         return "Out of memory (RLIMIT_MEMLOCK too small for BCAST_FILE_MLOCK?)";
+    case -EPIPE:
+        return "A fragmented message was cut short; its fragments were dropped";
     default:
         break;
     }

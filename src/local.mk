@@ -9,6 +9,7 @@ src_libbcast_la_SOURCES = \
 	src/writer.c \
 	src/reader.c \
 	src/message.c \
+	src/assemble.c \
 	src/mmap.c \
 	src/wait.c
 # the ring core: the protocol (src/protocol.h) over one CPU's primitives

@@ -75,6 +75,7 @@ BCAST_EXPORT ssize_t bcast_message_read(const struct bcast_message *m, void *buf
         memcpy(buf, m->payload, len);
     return (ssize_t)len;
 }
+BCAST__ALIAS(bcast_message_read, bcast__message_read);
 
 BCAST_EXPORT int bcast_bulk_next(const void *buf, size_t len, size_t *offset,
                                  uint64_t start_position, struct bcast_message *msg)

@@ -252,6 +252,22 @@ int bcast__ring_commit(struct bcast_writer *w)
     return 0;
 }
 
+/*
+ * A commit of fewer bytes than were claimed: the frame is as long as what
+ * was written, and the writer goes on from its end, so the rest of the
+ * claim goes back to the ring, with no padding.  The claimed frontier
+ * published for the whole claim stays where it is: it bounds what the
+ * writer may be writing, never what it wrote, and the next frames, which
+ * start below it, are written under it as any frame inside the frontier
+ * is (claim_frame publishes a new one only past it).  No reader reads a
+ * byte past the producer position, which ends at the short frame.
+ */
+int bcast__ring_commit_len(struct bcast_writer *w, uint32_t len)
+{
+    w->claim_len = len;
+    return bcast__ring_commit(w);
+}
+
 int bcast__ring_abort(struct bcast_writer *w)
 {
     uint32_t alen = (uint32_t)bcast__align8(w->claim_len);

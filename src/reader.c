@@ -128,12 +128,14 @@ BCAST_EXPORT int bcast_reader_next(struct bcast_reader *r, struct bcast_message 
 {
     return bcast__ring_next(r, msg);
 }
+BCAST__ALIAS(bcast_reader_next, bcast__reader_next);
 
 BCAST_EXPORT ssize_t bcast_reader_receive(struct bcast_reader *r, void *buf, size_t cap,
                                           struct bcast_message *msg)
 {
     return bcast__ring_receive(r, buf, cap, msg);
 }
+BCAST__ALIAS(bcast_reader_receive, bcast__reader_receive);
 
 BCAST_EXPORT int bcast_reader_skip(struct bcast_reader *r)
 {
@@ -141,12 +143,14 @@ BCAST_EXPORT int bcast_reader_skip(struct bcast_reader *r)
         return -EINVAL;
     return bcast__ring_skip(r);
 }
+BCAST__ALIAS(bcast_reader_skip, bcast__reader_skip);
 
 BCAST_EXPORT int bcast_reader_poll(struct bcast_reader *r, bcast_handler fn, void *ctx,
                                    size_t limit)
 {
     return bcast__ring_poll(r, fn, ctx, limit);
 }
+BCAST__ALIAS(bcast_reader_poll, bcast__reader_poll);
 
 BCAST_EXPORT void bcast_reader_set_filter(struct bcast_reader *r, bcast_filter keep, void *ctx)
 {

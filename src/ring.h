@@ -463,6 +463,8 @@ void bcast__ring_join(struct bcast_writer *w);
 int bcast__ring_claim(struct bcast_writer *w, size_t len, uint32_t user, int flags,
                       void **payload);
 int bcast__ring_commit(struct bcast_writer *w);
+/* commit len <= the claimed length bytes: the rest goes back to the ring */
+int bcast__ring_commit_len(struct bcast_writer *w, uint32_t len);
 int bcast__ring_abort(struct bcast_writer *w);
 /* bcast_writer_send and heartbeat: any arguments */
 int bcast__ring_send(struct bcast_writer *w, const void *payload, size_t len, uint32_t user,
@@ -511,6 +513,11 @@ extern __typeof__(bcast_writer_join) bcast__writer_join;
 extern __typeof__(bcast_reader_open) bcast__reader_open;
 extern __typeof__(bcast_reader_open_at) bcast__reader_open_at;
 extern __typeof__(bcast_reader_open_last_lap) bcast__reader_open_last_lap;
+extern __typeof__(bcast_reader_next) bcast__reader_next;
+extern __typeof__(bcast_reader_receive) bcast__reader_receive;
+extern __typeof__(bcast_reader_skip) bcast__reader_skip;
+extern __typeof__(bcast_reader_poll) bcast__reader_poll;
+extern __typeof__(bcast_message_read) bcast__message_read;
 
 /* ---- mmap.c ---- */
 void bcast__mapping_release(struct bcast__mapping *m);

@@ -103,6 +103,13 @@ BCAST_EXPORT int bcast_writer_commit(struct bcast_writer *w)
     return bcast__ring_commit(w);
 }
 
+BCAST_EXPORT int bcast_writer_commit_len(struct bcast_writer *w, size_t len)
+{
+    if (!w || !w->claim_open || len > w->claim_len)
+        return -EINVAL;
+    return bcast__ring_commit_len(w, (uint32_t)len);
+}
+
 BCAST_EXPORT int bcast_writer_abort(struct bcast_writer *w)
 {
     if (!w || !w->claim_open)
@@ -115,6 +122,44 @@ BCAST_EXPORT int bcast_writer_send(struct bcast_writer *w, const void *payload, 
                                    uint32_t user_defined, int flags)
 {
     return bcast__ring_send(w, payload, len, user_defined, flags);
+}
+
+/*
+ * bcast_writer_send_large: a message longer than the MTU goes as a train of
+ * fragments.  The longest is 2^28 - 1 bytes, what the length of a whole
+ * message can say (bcast_message_len of a reassembled one).  A train that
+ * is longer than the ring less the claim reserve is read whole only by a
+ * reader that reads its first fragments before the last ones overwrite
+ * them; bcast_writer_send_large(3) says so.
+ */
+BCAST_EXPORT int bcast_writer_send_large(struct bcast_writer *w, const void *payload, size_t len,
+                                         uint32_t user_defined)
+{
+    const uint8_t *p = payload;
+
+    if (!w || (!payload && len))
+        return -EINVAL;
+    if (w->claim_open || w->train)
+        return -EBUSY;
+    if (len <= w->mtu)
+        return bcast__ring_send(w, payload, len, user_defined, 0);
+    if (len > BCAST__LEN_MASK || w->mtu == 0)
+        return -EMSGSIZE;
+    for (;;) {
+        /* a fragment ends at the end of the lap rather than leave padding
+           there; every fragment but the last is a multiple of 8 bytes */
+        uint64_t room = w->capacity - (w->position & w->mask);
+        size_t n = len < w->mtu ? len : (size_t)w->mtu;
+        int rc;
+
+        if (room > BCAST__FRAME_HDR && n > room - BCAST__FRAME_HDR)
+            n = (size_t)(room - BCAST__FRAME_HDR);
+        rc = bcast__ring_send(w, p, n, user_defined, n < len ? BCAST_MORE : 0);
+        if (rc < 0 || n == len)
+            return rc;
+        p += n;
+        len -= n;
+    }
 }
 
 BCAST_EXPORT int bcast_writer_heartbeat(struct bcast_writer *w, uint32_t user_defined)

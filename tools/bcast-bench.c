@@ -651,6 +651,55 @@ static int ops_mode(const char *name)
     return -1;
 }
 
+/*
+ * ops --mode large, large-send, memcpy: the cost of messages of any size,
+ * for make bench-ops: a 1 MiB message on a 4 MiB ring sent with
+ * bcast_writer_send_large and read whole with bcast_assembler_receive
+ * (large), sent only (large-send), and a plain memcpy of 1 MiB (memcpy).
+ */
+#define OPS_LARGE (1u << 20)
+
+static int ops_large(void)
+{
+    size_t size;
+    void *mem = alloc_channel(4u << 20, &size);
+    uint8_t *msg = malloc(OPS_LARGE), *copy = malloc(OPS_LARGE);
+    struct bcast_message *m = bcast_message_new();
+    struct bcast_writer *w;
+    struct bcast_reader *r;
+    struct bcast_assembler *a;
+    int rc, mode = strcmp(o.mode, "large") == 0 ? 0 : strcmp(o.mode, "large-send") == 0 ? 1 : 2;
+
+    if (!msg || !copy || !m)
+        die("ops", -ENOMEM);
+    memset(msg, 0x5a, OPS_LARGE);
+    if ((rc = bcast_writer_create(mem, size, NULL, 0, &w)) < 0 ||
+        (rc = bcast_reader_open(mem, size, &r)) < 0 ||
+        (rc = bcast_assembler_new(r, NULL, OPS_LARGE, 0, &a)) < 0)
+        die("ops", rc);
+    for (uint64_t i = 0; i < o.iterations; i++) {
+        if (mode == 2) {
+            memcpy(copy, msg, OPS_LARGE);
+            __asm__ __volatile__("" ::"r"(copy) : "memory");
+            continue;
+        }
+        if ((rc = bcast_writer_send_large(w, msg, OPS_LARGE, (uint32_t)i)) < 0)
+            die("ops: send_large", rc);
+        if (mode == 0 && bcast_assembler_receive(a, m) != OPS_LARGE)
+            die("ops: assembler", -EBADMSG);
+    }
+    printf("ops: %s, 1 MiB messages, 4 MiB channel: %" PRIu64 " iterations\n", o.mode,
+           o.iterations);
+    bcast_assembler_free(a);
+    bcast_message_free(m);
+    bcast_reader_close(r);
+    bcast_writer_close(w);
+    free(copy);
+    free(msg);
+    free(mem);
+    return 0;
+}
+
 static int cmd_ops(void)
 {
     size_t size;
@@ -671,9 +720,15 @@ static int cmd_ops(void)
     next_fn nxt = next_p;
     read_fn rd = read_p;
 
+    if (mode < 0 && (strcmp(o.mode, "large") == 0 || strcmp(o.mode, "large-send") == 0 ||
+                     strcmp(o.mode, "memcpy") == 0)) {
+        bcast_message_free(m);
+        free(mem);
+        return ops_large();
+    }
     if (mode < 0) {
-        fprintf(stderr, "bcast-bench: ops: --mode is write, write+read, write+read-msg or "
-                        "write+next\n");
+        fprintf(stderr, "bcast-bench: ops: --mode is write, write+read, write+read-msg, "
+                        "write+next, large, large-send or memcpy\n");
         return EXIT_USAGE;
     }
     if (!m)
@@ -753,7 +808,9 @@ static void usage(FILE *f)
             "  --dir DIR           throughput/rtt --shm: directory for channel files (/dev/shm)\n"
             "  --mode MODE         ops: loop body: write, write+read (the default),\n"
             "                      write+read-msg (receive with a message) or\n"
-            "                      write+next (next, then bcast_message_read)\n"
+            "                      write+next (next, then bcast_message_read);\n"
+            "                      large (1 MiB: send_large, assembler_receive),\n"
+            "                      large-send, memcpy (1 MiB)\n"
             "  --iterations N      ops: iterations (1000000)\n"
             "  --harness           ops: call functions that do nothing (the loop's own cost)\n"
             "  -h, --help          this text\n"

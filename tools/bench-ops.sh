@@ -45,3 +45,23 @@ awk -v w="$w" -v wh="$wh" -v wr="$wr" -v wrh="$wrh" -v wm="$wm" -v wmh="$wmh" \
     printf "%-26s %9.2f %9.2f %9.2f\n", "next + message_read", wn - w, wnh - wh, (wn - w) - (wnh - wh)
     printf "%-26s %9.2f %9.2f %9.2f\n", "send + receive", wr, wrh, wr - wrh
 }'
+# messages of any size: a 1 MiB message on a 4 MiB ring, sent with
+# bcast_writer_send_large and read whole with bcast_assembler_receive, per
+# byte, against a plain 1 MiB memcpy (BENCH_OPS_LARGE iterations)
+nl=${BENCH_OPS_LARGE:-20}
+cl() { # mode
+    z=$(count "$1" 0)
+    f=$(count "$1" "$nl")
+    awk -v z="$z" -v f="$f" -v n="$nl" 'BEGIN { printf "%.4f", (f - z) / n / 1048576 }'
+}
+lg=$(cl large)
+ls=$(cl large-send)
+mc=$(cl memcpy)
+awk -v lg="$lg" -v ls="$ls" -v mc="$mc" -v n="$nl" 'BEGIN {
+    printf "instructions per byte, 1 MiB messages, 4 MiB channel, %d iterations\n", n
+    printf "%-38s %9.4f\n", "send_large", ls
+    printf "%-38s %9.4f\n", "reassembly (assembler_receive)", lg - ls
+    printf "%-38s %9.4f\n", "send_large + reassembly", lg
+    printf "%-38s %9.4f\n", "memcpy of 1 MiB", mc
+    printf "%-38s %9.4f\n", "reassembly over memcpy", (lg - ls) - mc
+}'
