@@ -749,6 +749,15 @@ static int cmd_ops(void)
 #define WAIT_OFF_SEQ 132  /* one more per wake-up call of the writer */
 #define WAIT_OFF_ARMS 136 /* one more per sleep episode a reader began */
 
+/* this process's voluntary context switches so far: its sleeps */
+static uint64_t sleeps_so_far(void)
+{
+    struct rusage ru;
+
+    getrusage(RUSAGE_SELF, &ru);
+    return (uint64_t)ru.ru_nvcsw;
+}
+
 /* the floor: a futex word per direction, each on its own line */
 struct futex_pp {
     _Alignas(LINE) _Atomic uint32_t ping;
@@ -865,26 +874,27 @@ static void wake_echo(const struct wake_pp *s)
 }
 
 static void print_wake_lat(const char *name, uint64_t *v, size_t n, uint64_t floor_p50,
-                           double wakes, double sleeps)
+                           double csw, double wakes, double sleeps)
 {
     qsort(v, n, sizeof *v, cmp_u64);
     uint64_t p50 = pct(v, n, 50), p90 = pct(v, n, 90), p99 = pct(v, n, 99), max = v[n - 1];
     double ratio = floor_p50 ? (double)p50 / (double)floor_p50 : 1.0;
 
     if (o.json) {
-        char extra[128] = "";
+        char extra[192] = "";
+        int at = snprintf(extra, sizeof extra, ",\"side0_csw_per_rt\":%.3f", csw);
         if (wakes >= 0)
-            snprintf(extra, sizeof extra,
+            snprintf(extra + at, sizeof extra - (size_t)at,
                      ",\"wake_calls_per_rt\":%.3f,\"sleep_episodes_per_rt\":%.3f", wakes, sleeps);
         printf("{\"bench\":\"wake\",\"case\":\"%s\",\"mode\":\"processes\",\"cpus\":[%d,%d],"
                "\"samples\":%zu,\"p50_ns\":%" PRIu64 ",\"p90_ns\":%" PRIu64
                ",\"p99_ns\":%" PRIu64 ",\"max_ns\":%" PRIu64 ",\"ratio\":%.3f%s}\n",
                name, cpu_for(0), cpu_for(1), n, p50, p90, p99, max, ratio, extra);
     } else {
-        printf("%-8s %9zu %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %10" PRIu64 " %7.3f", name, n,
-               p50, p90, p99, max, ratio);
+        printf("%-8s %9zu %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %10" PRIu64 " %7.3f %8.3f",
+               name, n, p50, p90, p99, max, ratio, csw);
         if (wakes >= 0)
-            printf("   %.2f wake-up calls, %.2f sleeps per round trip", wakes, sleeps);
+            printf("   %.2f wake-up calls, %.2f sleep episodes per round trip", wakes, sleeps);
         putchar('\n');
     }
 }
@@ -897,7 +907,7 @@ static void wake_pingpong(void)
     struct bcast_reader *rb;
     char path_a[256], path_b[256];
     const uint8_t *wait_a, *wait_b;
-    uint64_t *lib, *flr, nl = 0, nf = 0, buf[8], wakes = 0, sleeps = 0;
+    uint64_t *lib, *flr, nl = 0, nf = 0, buf[8], wakes = 0, sleeps = 0, csw[2] = {0, 0};
     uint64_t total;
     uint32_t c = 0;
     pid_t child;
@@ -939,6 +949,7 @@ static void wake_pingpong(void)
     pin(cpu_for(0));
     for (int k = 0; k < 2 * o.blocks; k++) {
         int keep = k >= 2;
+        uint64_t csw0 = sleeps_so_far();
         if (k % 2 == 0) {
             for (uint64_t i = 0; i < s.per_block; i++) {
                 uint64_t t0 = now_ns();
@@ -972,6 +983,8 @@ static void wake_pingpong(void)
                                      wait_word(wait_b, WAIT_OFF_ARMS) - arms0);
             }
         }
+        if (keep)
+            csw[k % 2] += sleeps_so_far() - csw0;
     }
     waitpid(child, &st, 0);
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
@@ -982,13 +995,16 @@ static void wake_pingpong(void)
                "futex ping-pong\n(FUTEX_WAIT/FUTEX_WAKE on two words of a shared page); %d "
                "blocks of %" PRIu64 " each, first discarded\n",
                cpu_for(0), cpu_for(1), o.dir, o.blocks - 1, s.per_block);
-        printf("%-8s %9s %8s %8s %8s %10s %7s\n", "case", "samples", "p50", "p90", "p99", "max",
-               "ratio");
+        printf("csw: voluntary context switches of side 0 per round trip (getrusage): how\n"
+               "often it really slept\n");
+        printf("%-8s %9s %8s %8s %8s %10s %7s %8s\n", "case", "samples", "p50", "p90", "p99",
+               "max", "ratio", "csw");
     }
     qsort(flr, nf, sizeof *flr, cmp_u64);
     uint64_t floor_p50 = pct(flr, nf, 50);
-    print_wake_lat("floor", flr, nf, floor_p50, -1, -1);
-    print_wake_lat("bcast", lib, nl, floor_p50, wait_a && wait_b ? (double)wakes / (double)nl : -1,
+    print_wake_lat("floor", flr, nf, floor_p50, (double)csw[0] / (double)nf, -1, -1);
+    print_wake_lat("bcast", lib, nl, floor_p50, (double)csw[1] / (double)nl,
+                   wait_a && wait_b ? (double)wakes / (double)nl : -1,
                    (double)sleeps / (double)nl);
     bcast_writer_close(wa);
     bcast_reader_close(rb);
