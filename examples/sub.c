@@ -15,8 +15,10 @@
  * The ticks that were already in the ring when it opened (the backlog) are
  * reported apart, with their age: their latency says when sub started, not
  * how fast the channel is.  The summary gives the latency of the others as
- * percentiles (p50, p99) of every sample.  While idle, sub naps 50 us, which
- * adds up to that much to a tick's latency.
+ * percentiles (p50, p99) of every sample.  While idle, sub sleeps in
+ * bcast_reader_wait() until the publisher's next message wakes it, so a
+ * tick's latency includes that wake-up (a few microseconds; a reader that
+ * spins instead saves them at the cost of a busy CPU).
  *
  * SPDX-License-Identifier: MIT
  */
@@ -155,11 +157,17 @@ int main(int argc, char **argv)
         struct tick t;
 
         if (n == -EAGAIN) {
-            if (tick_now_ns() - idle_since > timeout_s * 1000000000u) {
+            uint64_t idle = tick_now_ns() - idle_since, left;
+
+            if (idle > timeout_s * 1000000000u) {
                 fprintf(stderr, "sub: nothing for %llu s, giving up\n", timeout_s);
                 break;
             }
-            nap(50 * 1000); /* a latency-bound reader would spin instead */
+            /* sleep until the publisher wakes us, 0.2 s at most, so that a
+               signal just before the sleep still stops sub soon (one during
+               it ends the wait with -EINTR) */
+            left = timeout_s * 1000000000u - idle;
+            bcast_reader_wait(r, left < 200000000u ? (int64_t)left : 200000000);
             continue;
         }
         if (n == -ENOBUFS) { /* the writer lapped us: skip to the present */

@@ -6,6 +6,9 @@
  *                          [--messages N] [--dir DIR] [--cpus W,R1,R2...] [--json]
  *   bcast-bench ops        [--mode write|write+read|write+read-msg|write+next]
  *                          [--iterations N] [--json]
+ *   bcast-bench wake       [--round-trips N] [--blocks N] [--idle-seconds S]
+ *                          [--readers N] [--messages N] [--size B] [--spin NS]
+ *                          [--dir DIR] [--cpus A,B,...] [--json]
  *
  * Only the public API of libbcast is used.  Times come from
  * clock_gettime(CLOCK_MONOTONIC); percentiles from the full sample array.
@@ -14,10 +17,12 @@
  */
 #define _GNU_SOURCE
 #include <bcast.h>
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -26,6 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,12 +56,18 @@ struct opts {
     int blocks;
     int harness;
     uint64_t idle_pause;
+    int messages_set;      /* --messages given (wake's default is 1000000) */
+    uint64_t round_trips;  /* wake: measured round trips of each kind */
+    double idle_seconds;   /* wake: how long the idle reader waits */
+    uint64_t spin_ns;      /* wake: --spin for the idle and fan-out readers */
+    int spin_set;
+    int wake_readers;      /* wake: readers of the fan-out (4) */
 };
 
 static struct opts o = {
     .readers = 1, .api = "poll", .size = 73, .messages = 10000000,
     .iterations = 1000000, .mode = "write+read", .dir = "/dev/shm", .blocks = 11,
-    .idle_pause = 1,
+    .idle_pause = 1, .round_trips = 20000, .idle_seconds = 10, .wake_readers = 4,
 };
 
 static void die(const char *what, int rc)
@@ -785,6 +798,567 @@ static int cmd_ops(void)
 }
 
 /* ------------------------------------------------------------------ */
+/* wake: readers that sleep                                            */
+
+/* the wait area's counters (bcast-format(5)): little-endian u32 words */
+#define WAIT_OFF_SEQ 132  /* one more per wake-up call of the writer */
+#define WAIT_OFF_ARMS 136 /* one more per sleep episode a reader began */
+
+/* this process's voluntary context switches so far: its sleeps */
+static uint64_t sleeps_so_far(void)
+{
+    struct rusage ru;
+
+    getrusage(RUSAGE_SELF, &ru);
+    return (uint64_t)ru.ru_nvcsw;
+}
+
+/* the floor: a futex word per direction, each on its own line */
+struct futex_pp {
+    _Alignas(LINE) _Atomic uint32_t ping;
+    _Alignas(LINE) _Atomic uint32_t pong;
+};
+
+static void futex_wake_one(_Atomic uint32_t *word)
+{
+    syscall(SYS_futex, word, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+/* look, then sleep at once until *word is want (as a reader with spin 0) */
+static void futex_until(_Atomic uint32_t *word, uint32_t want)
+{
+    uint32_t v;
+
+    while ((v = atomic_load_explicit(word, memory_order_acquire)) != want)
+        syscall(SYS_futex, word, FUTEX_WAIT, v, NULL, NULL, 0);
+}
+
+/* <path>.wait of a file channel, mapped read-only to watch its counters;
+   NULL when there is none */
+static const uint8_t *wait_words_map(const char *path)
+{
+    char wpath[300];
+    void *p;
+    int fd;
+
+    snprintf(wpath, sizeof wpath, "%s.wait", path);
+    if ((fd = open(wpath, O_RDONLY | O_CLOEXEC)) < 0)
+        return NULL;
+    p = mmap(NULL, BCAST_WAIT_AREA_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static uint32_t wait_word(const uint8_t *area, size_t off)
+{
+    uint32_t v = __atomic_load_n((const uint32_t *)(const void *)(area + off), __ATOMIC_ACQUIRE);
+    return le32toh(v);
+}
+
+static void wait_words_unmap(const uint8_t *area)
+{
+    if (area)
+        munmap((void *)area, BCAST_WAIT_AREA_SIZE);
+}
+
+/* remove a channel file and its sidecars */
+static void unlink_channel(const char *path)
+{
+    static const char *const sfx[] = {".lock", ".wait"};
+    char p[300];
+
+    unlink(path);
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(p, sizeof p, "%s%s", path, sfx[i]);
+        unlink(p);
+    }
+}
+
+/* receive one message, sleeping in bcast_reader_wait while there is none;
+   a peer silent for 10 s is gone */
+static ssize_t wake_receive(struct bcast_reader *r, uint64_t *buf, size_t cap)
+{
+    ssize_t len;
+
+    while ((len = bcast_reader_receive(r, buf, cap, NULL)) == -EAGAIN) {
+        int rc = bcast_reader_wait(r, 10 * 1000000000LL);
+        if (rc < 0 && rc != -EINTR)
+            die("wake: wait", rc);
+    }
+    if (len < 0)
+        die("wake: receive", (int)len);
+    return len;
+}
+
+struct wake_pp {
+    const char *path_a, *path_b;
+    struct futex_pp *fp;
+    uint64_t per_block;
+};
+
+/* side 1: echoes in both kinds of block, in the same schedule as side 0 */
+static void wake_echo(const struct wake_pp *s)
+{
+    struct bcast_reader *ra;
+    struct bcast_writer *wb;
+    uint64_t buf[8];
+    uint32_t c = 0;
+    int rc;
+
+    if ((rc = bcast_reader_open_file_at(s->path_a, 0, 0, &ra)) < 0 ||
+        (rc = bcast_writer_join_file(s->path_b, 0, &wb)) < 0)
+        die("wake echo open", rc);
+    bcast_reader_set_wait_spin(ra, 0);
+    for (int k = 0; k < 2 * o.blocks; k++) {
+        if (k % 2 == 0) {
+            for (uint64_t i = 0; i < s->per_block; i++) {
+                futex_until(&s->fp->ping, ++c);
+                atomic_store_explicit(&s->fp->pong, c, memory_order_release);
+                futex_wake_one(&s->fp->pong);
+            }
+        } else {
+            for (uint64_t i = 0; i < s->per_block; i++) {
+                ssize_t len = wake_receive(ra, buf, sizeof buf);
+                if ((rc = bcast_writer_send(wb, buf, (size_t)len, 0, 0)) < 0)
+                    die("wake echo send", rc);
+            }
+        }
+    }
+    bcast_reader_close(ra);
+    bcast_writer_close(wb);
+}
+
+static void print_wake_lat(const char *name, uint64_t *v, size_t n, uint64_t floor_p50,
+                           double csw, double wakes, double sleeps)
+{
+    qsort(v, n, sizeof *v, cmp_u64);
+    uint64_t p50 = pct(v, n, 50), p90 = pct(v, n, 90), p99 = pct(v, n, 99), max = v[n - 1];
+    double ratio = floor_p50 ? (double)p50 / (double)floor_p50 : 1.0;
+
+    if (o.json) {
+        char extra[192] = "";
+        int at = snprintf(extra, sizeof extra, ",\"side0_csw_per_rt\":%.3f", csw);
+        if (wakes >= 0)
+            snprintf(extra + at, sizeof extra - (size_t)at,
+                     ",\"wake_calls_per_rt\":%.3f,\"sleep_episodes_per_rt\":%.3f", wakes, sleeps);
+        printf("{\"bench\":\"wake\",\"case\":\"%s\",\"mode\":\"processes\",\"cpus\":[%d,%d],"
+               "\"samples\":%zu,\"p50_ns\":%" PRIu64 ",\"p90_ns\":%" PRIu64
+               ",\"p99_ns\":%" PRIu64 ",\"max_ns\":%" PRIu64 ",\"ratio\":%.3f%s}\n",
+               name, cpu_for(0), cpu_for(1), n, p50, p90, p99, max, ratio, extra);
+    } else {
+        printf("%-8s %9zu %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %10" PRIu64 " %7.3f %8.3f",
+               name, n, p50, p90, p99, max, ratio, csw);
+        if (wakes >= 0)
+            printf("   %.2f wake-up calls, %.2f sleep episodes per round trip", wakes, sleeps);
+        putchar('\n');
+    }
+}
+
+/* the wake-up round trip against the futex floor, in alternating blocks */
+static void wake_pingpong(void)
+{
+    struct wake_pp s = {0};
+    struct bcast_writer *wa, *tmp;
+    struct bcast_reader *rb;
+    char path_a[256], path_b[256];
+    const uint8_t *wait_a, *wait_b;
+    uint64_t *lib, *flr, nl = 0, nf = 0, buf[8], wakes = 0, sleeps = 0, csw[2] = {0, 0};
+    uint64_t total;
+    uint32_t c = 0;
+    pid_t child;
+    int rc, st;
+
+    s.per_block = o.round_trips / (uint64_t)(o.blocks - 1);
+    if (s.per_block == 0)
+        s.per_block = 1;
+    total = s.per_block * (uint64_t)(o.blocks - 1);
+    lib = malloc(sizeof *lib * total);
+    flr = malloc(sizeof *flr * total);
+    s.fp = mmap(NULL, sizeof *s.fp, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (!lib || !flr || s.fp == MAP_FAILED)
+        die("memory", -ENOMEM);
+    memset(s.fp, 0, sizeof *s.fp);
+    snprintf(path_a, sizeof path_a, "%s/bcast-bench-wake-a.%d", o.dir, (int)getpid());
+    snprintf(path_b, sizeof path_b, "%s/bcast-bench-wake-b.%d", o.dir, (int)getpid());
+    s.path_a = path_a;
+    s.path_b = path_b;
+    if ((rc = bcast_writer_create_file(path_a, 65536, 0, &wa)) < 0)
+        die(path_a, rc);
+    if ((rc = bcast_writer_create_file(path_b, 65536, 0, &tmp)) < 0)
+        die(path_b, rc);
+    bcast_writer_close(tmp); /* the echo process joins it */
+    if ((rc = bcast_reader_open_file_at(path_b, 0, 0, &rb)) < 0)
+        die(path_b, rc);
+    bcast_reader_set_wait_spin(rb, 0);
+    wait_a = wait_words_map(path_a);
+    wait_b = wait_words_map(path_b);
+    fflush(stdout);
+    child = fork();
+    if (child < 0)
+        die("fork", -errno);
+    if (child == 0) {
+        pin(cpu_for(1));
+        wake_echo(&s);
+        _exit(0);
+    }
+    pin(cpu_for(0));
+    for (int k = 0; k < 2 * o.blocks; k++) {
+        int keep = k >= 2;
+        uint64_t csw0 = sleeps_so_far();
+        if (k % 2 == 0) {
+            for (uint64_t i = 0; i < s.per_block; i++) {
+                uint64_t t0 = now_ns();
+                atomic_store_explicit(&s.fp->ping, ++c, memory_order_release);
+                futex_wake_one(&s.fp->ping);
+                futex_until(&s.fp->pong, c);
+                if (keep)
+                    flr[nf++] = now_ns() - t0;
+            }
+        } else {
+            uint32_t seq0 = 0, arms0 = 0;
+            if (keep && wait_a && wait_b) {
+                seq0 = wait_word(wait_a, WAIT_OFF_SEQ) + wait_word(wait_b, WAIT_OFF_SEQ);
+                arms0 = wait_word(wait_a, WAIT_OFF_ARMS) + wait_word(wait_b, WAIT_OFF_ARMS);
+            }
+            for (uint64_t i = 0; i < s.per_block; i++) {
+                uint64_t t0 = now_ns();
+                ssize_t len;
+                if ((rc = bcast_writer_send(wa, &t0, sizeof t0, 0, 0)) < 0)
+                    die("send", rc);
+                len = wake_receive(rb, buf, sizeof buf);
+                if (len != sizeof t0 || buf[0] != t0)
+                    die("wake: echo mismatch", -EBADMSG);
+                if (keep)
+                    lib[nl++] = now_ns() - t0;
+            }
+            if (keep && wait_a && wait_b) {
+                wakes += (uint32_t)(wait_word(wait_a, WAIT_OFF_SEQ) +
+                                    wait_word(wait_b, WAIT_OFF_SEQ) - seq0);
+                sleeps += (uint32_t)(wait_word(wait_a, WAIT_OFF_ARMS) +
+                                     wait_word(wait_b, WAIT_OFF_ARMS) - arms0);
+            }
+        }
+        if (keep)
+            csw[k % 2] += sleeps_so_far() - csw0;
+    }
+    waitpid(child, &st, 0);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        die("wake: the echo process failed", -ECHILD);
+    if (!o.json) {
+        printf("wake: 8-byte round trips between two processes on CPUs %d,%d, each asleep "
+               "(spin 0)\nin bcast_reader_wait on a 64 KiB channel file in %s; floor: a raw "
+               "futex ping-pong\n(FUTEX_WAIT/FUTEX_WAKE on two words of a shared page); %d "
+               "blocks of %" PRIu64 " each, first discarded\n",
+               cpu_for(0), cpu_for(1), o.dir, o.blocks - 1, s.per_block);
+        printf("csw: voluntary context switches of side 0 per round trip (getrusage): how\n"
+               "often it really slept\n");
+        printf("%-8s %9s %8s %8s %8s %10s %7s %8s\n", "case", "samples", "p50", "p90", "p99",
+               "max", "ratio", "csw");
+    }
+    qsort(flr, nf, sizeof *flr, cmp_u64);
+    uint64_t floor_p50 = pct(flr, nf, 50);
+    print_wake_lat("floor", flr, nf, floor_p50, (double)csw[0] / (double)nf, -1, -1);
+    print_wake_lat("bcast", lib, nl, floor_p50, (double)csw[1] / (double)nl,
+                   wait_a && wait_b ? (double)wakes / (double)nl : -1,
+                   (double)sleeps / (double)nl);
+    bcast_writer_close(wa);
+    bcast_reader_close(rb);
+    wait_words_unmap(wait_a);
+    wait_words_unmap(wait_b);
+    unlink_channel(path_a);
+    unlink_channel(path_b);
+    munmap(s.fp, sizeof *s.fp);
+    free(lib);
+    free(flr);
+}
+
+/* the readers' spin budget, as JSON (null: the library's default) and as text */
+static const char *spin_json(void)
+{
+    static char b[32];
+
+    if (!o.spin_set)
+        return "null";
+    snprintf(b, sizeof b, "%" PRIu64, o.spin_ns);
+    return b;
+}
+
+static const char *spin_text(void)
+{
+    static char b[48];
+
+    if (!o.spin_set)
+        return "the library's default spin";
+    snprintf(b, sizeof b, "spin %" PRIu64 " ns", o.spin_ns);
+    return b;
+}
+
+/* what a reader process reports back through shared memory */
+struct wake_report {
+    uint64_t received, overruns, returns, cpu_ns, wall_ns;
+    int err;
+    char pad[64];
+};
+
+static uint64_t rusage_ns(void)
+{
+    struct rusage ru;
+
+    getrusage(RUSAGE_SELF, &ru);
+    return ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000u +
+           ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000u;
+}
+
+/* the idle cost: a reader process waits --idle-seconds on a silent channel
+   whose writer is alive; its CPU time (getrusage) over the wall time */
+static void wake_idle(void)
+{
+    struct wake_report *rep;
+    struct bcast_writer *w;
+    const uint8_t *words;
+    char path[256];
+    uint32_t arms0 = 0, seq0 = 0, arms = 0, seq = 0;
+    int64_t span = (int64_t)(o.idle_seconds * 1e9);
+    pid_t child;
+    int rc, st;
+
+    rep = mmap(NULL, sizeof *rep, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (rep == MAP_FAILED)
+        die("memory", -ENOMEM);
+    memset(rep, 0, sizeof *rep);
+    snprintf(path, sizeof path, "%s/bcast-bench-wake-idle.%d", o.dir, (int)getpid());
+    if ((rc = bcast_writer_create_file(path, 65536, 0, &w)) < 0)
+        die(path, rc);
+    if ((words = wait_words_map(path)) != NULL) {
+        arms0 = wait_word(words, WAIT_OFF_ARMS);
+        seq0 = wait_word(words, WAIT_OFF_SEQ);
+    }
+    fflush(stdout);
+    child = fork();
+    if (child < 0)
+        die("fork", -errno);
+    if (child == 0) {
+        struct bcast_reader *r;
+        uint64_t c0, t0, t;
+
+        pin(cpu_for(1));
+        if ((rc = bcast_reader_open_file(path, 0, &r)) < 0) {
+            rep->err = rc;
+            _exit(1);
+        }
+        if (o.spin_set)
+            bcast_reader_set_wait_spin(r, o.spin_ns);
+        c0 = rusage_ns();
+        t0 = now_ns();
+        while ((t = now_ns()) - t0 < (uint64_t)span) {
+            rc = bcast_reader_wait(r, span - (int64_t)(t - t0));
+            rep->returns++;
+            if (rc == 0) {
+                rep->err = -EBADMSG; /* the channel is silent */
+                break;
+            }
+        }
+        rep->wall_ns = now_ns() - t0;
+        rep->cpu_ns = rusage_ns() - c0;
+        bcast_reader_close(r);
+        _exit(0);
+    }
+    waitpid(child, &st, 0);
+    if (words) {
+        arms = wait_word(words, WAIT_OFF_ARMS) - arms0;
+        seq = wait_word(words, WAIT_OFF_SEQ) - seq0;
+    }
+    bcast_writer_close(w);
+    wait_words_unmap(words);
+    unlink_channel(path);
+    if (rep->err || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        die("wake: the idle reader failed", rep->err ? rep->err : -ECHILD);
+    double pct_cpu = rep->wall_ns ? 100.0 * (double)rep->cpu_ns / (double)rep->wall_ns : 0.0;
+    if (o.json) {
+        printf("{\"bench\":\"wake\",\"case\":\"idle\",\"cpu\":%d,\"seconds\":%.3f,"
+               "\"spin_ns\":%s,\"cpu_ns\":%" PRIu64 ",\"cpu_pct\":%.5f,"
+               "\"wait_returns\":%" PRIu64 ",\"sleep_episodes\":%" PRIu32
+               ",\"wake_calls\":%" PRIu32 "}\n",
+               cpu_for(1), (double)rep->wall_ns / 1e9, spin_json(), rep->cpu_ns, pct_cpu,
+               rep->returns, arms, seq);
+    } else {
+        printf("idle: a reader process on CPU %d waiting %.3f s on a silent channel (its "
+               "writer alive, %s):\n  CPU time %.3f ms (user + system, "
+               "getrusage) = %.5f %% of one CPU; %" PRIu32 " sleep episodes, %" PRIu32
+               " wake-up calls\n",
+               cpu_for(1), (double)rep->wall_ns / 1e9, spin_text(), (double)rep->cpu_ns / 1e6, pct_cpu, arms, seq);
+    }
+    munmap(rep, sizeof *rep);
+}
+
+struct fan_shared {
+    _Atomic int ready;
+    _Atomic int done;
+    struct wake_report rd[MAX_CPUS];
+};
+
+/* the writer's wake-ups with --readers processes waiting on a channel that
+   receives --messages as fast as the writer can send them */
+static void wake_fanout(void)
+{
+    struct fan_shared *sh;
+    struct bcast_writer *w;
+    const uint8_t *words;
+    char path[256];
+    uint8_t payload[1 << 16];
+    uint32_t arms0 = 0, seq0 = 0, arms = 0, seq = 0;
+    uint64_t t0, t1, alone;
+    pid_t pids[MAX_CPUS];
+    int rc, all_armed = 0, shared = 0;
+
+    sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (sh == MAP_FAILED)
+        die("memory", -ENOMEM);
+    memset(sh, 0, sizeof *sh);
+    for (size_t i = 0; i < sizeof payload; i++)
+        payload[i] = (uint8_t)i;
+    snprintf(path, sizeof path, "%s/bcast-bench-wake-fan.%d", o.dir, (int)getpid());
+    if ((rc = bcast_writer_create_file(path, 8u << 20, 0, &w)) < 0)
+        die(path, rc);
+    words = wait_words_map(path);
+    pin(cpu_for(0));
+    /* the same sends with nobody waiting, for comparison */
+    t0 = now_ns();
+    for (uint64_t i = 0; i < o.messages; i++)
+        if ((rc = bcast_writer_send(w, payload, o.size, (uint32_t)i, 0)) < 0)
+            die("send", rc);
+    alone = now_ns() - t0;
+    if (words) {
+        arms0 = wait_word(words, WAIT_OFF_ARMS);
+        seq0 = wait_word(words, WAIT_OFF_SEQ);
+    }
+    fflush(stdout);
+    for (int i = 0; i < o.wake_readers; i++) {
+        for (int j = 0; j < i; j++)
+            if (cpu_for(1 + j) == cpu_for(1 + i))
+                shared = 1;
+        if ((pids[i] = fork()) < 0)
+            die("fork", -errno);
+        if (pids[i] == 0) {
+            struct wake_report *me = &sh->rd[i];
+            struct bcast_reader *r;
+
+            pin(cpu_for(1 + i));
+            if ((rc = bcast_reader_open_file(path, 0, &r)) < 0) {
+                me->err = rc;
+                atomic_fetch_add(&sh->ready, 1);
+                _exit(1);
+            }
+            if (o.spin_set)
+                bcast_reader_set_wait_spin(r, o.spin_ns);
+            atomic_fetch_add(&sh->ready, 1);
+            for (;;) {
+                uint64_t n = 0;
+                rc = bcast_reader_poll(r, tp_count, &n, 256);
+                if (n) {
+                    me->received += n;
+                    continue;
+                }
+                if (rc == -ENOBUFS) {
+                    me->overruns++;
+                    bcast_reader_reset(r);
+                    continue;
+                }
+                if (rc < 0 && rc != -EAGAIN) {
+                    me->err = rc;
+                    break;
+                }
+                if (atomic_load(&sh->done) && bcast_reader_pending(r) == 0)
+                    break;
+                bcast_reader_wait(r, 100000000);
+                me->returns++;
+            }
+            bcast_reader_close(r);
+            _exit(me->err ? 1 : 0);
+        }
+    }
+    while (atomic_load(&sh->ready) < o.wake_readers)
+        usleep(1000);
+    /* every reader asleep: as many sleep episodes begun as readers (10 s at most) */
+    for (int tries = 0; words && tries < 10000; tries++) {
+        if ((uint32_t)(wait_word(words, WAIT_OFF_ARMS) - arms0) >= (uint32_t)o.wake_readers) {
+            all_armed = 1;
+            break;
+        }
+        usleep(1000);
+    }
+    if (words)
+        seq0 = wait_word(words, WAIT_OFF_SEQ);
+    t0 = now_ns();
+    for (uint64_t i = 0; i < o.messages; i++)
+        if ((rc = bcast_writer_send(w, payload, o.size, (uint32_t)i, 0)) < 0)
+            die("send", rc);
+    t1 = now_ns();
+    if (words) {
+        arms = wait_word(words, WAIT_OFF_ARMS) - arms0;
+        seq = wait_word(words, WAIT_OFF_SEQ) - seq0;
+    }
+    atomic_store(&sh->done, 1);
+    bcast_writer_close(w); /* wakes the sleepers */
+    for (int i = 0; i < o.wake_readers; i++) {
+        int st;
+        waitpid(pids[i], &st, 0);
+        if (sh->rd[i].err)
+            die("wake: reader", sh->rd[i].err);
+    }
+    wait_words_unmap(words);
+    unlink_channel(path);
+
+    double pub = (double)(t1 - t0) / (double)o.messages;
+    double pub_alone = (double)alone / (double)o.messages;
+    if (o.json) {
+        printf("{\"bench\":\"wake\",\"case\":\"fanout\",\"readers\":%d,\"messages\":%" PRIu64
+               ",\"size\":%zu,\"writer_cpu\":%d,\"cpus_shared\":%s,\"all_asleep_at_start\":%s,"
+               "\"spin_ns\":%s,\"wake_calls\":%" PRIu32 ",\"sleep_episodes\":%" PRIu32
+               ",\"publish_ns_per_msg\":%.3f,\"publish_alone_ns_per_msg\":%.3f,\"delivery_pct\":[",
+               o.wake_readers, o.messages, o.size, cpu_for(0), shared ? "true" : "false",
+               all_armed ? "true" : "false", spin_json(), seq, arms, pub,
+               pub_alone);
+        for (int i = 0; i < o.wake_readers; i++)
+            printf("%s%.4f", i ? "," : "",
+                   100.0 * (double)sh->rd[i].received / (double)o.messages);
+        printf("],\"overruns\":[");
+        for (int i = 0; i < o.wake_readers; i++)
+            printf("%s%" PRIu64, i ? "," : "", sh->rd[i].overruns);
+        printf("]}\n");
+    } else {
+        printf("fanout: %d reader processes waiting%s (%s), writer on CPU %d, "
+               "%" PRIu64 " messages of %zu bytes\n  into an 8 MiB channel as fast as it can:\n",
+               o.wake_readers, all_armed ? ", all asleep at the start" : "",
+               spin_text(), cpu_for(0), o.messages, o.size);
+        if (shared)
+            printf("  (readers share CPUs: fewer CPUs than readers + 1)\n");
+        printf("  %" PRIu32 " wake-up calls for %" PRIu32 " sleep episodes; publish %.2f "
+               "ns/msg (%.2f with nobody waiting)\n  delivery %%:",
+               seq, arms, pub, pub_alone);
+        for (int i = 0; i < o.wake_readers; i++)
+            printf(" %.2f", 100.0 * (double)sh->rd[i].received / (double)o.messages);
+        printf("; overruns:");
+        for (int i = 0; i < o.wake_readers; i++)
+            printf(" %" PRIu64, sh->rd[i].overruns);
+        printf("\n");
+    }
+    munmap(sh, sizeof *sh);
+}
+
+static int cmd_wake(void)
+{
+    if (!o.messages_set)
+        o.messages = 1000000;
+    wake_pingpong();
+    if (o.idle_seconds > 0)
+        wake_idle();
+    if (o.wake_readers > 0)
+        wake_fanout();
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
 
 static void usage(FILE *f)
 {
@@ -794,18 +1368,25 @@ static void usage(FILE *f)
             "Commands:\n"
             "  rtt          8-byte round-trip latency against the raw cache-line floor\n"
             "  throughput   one writer, N readers, no back-pressure\n"
-            "  ops          a send (and receive) loop for instruction counting\n\n"
+            "  ops          a send (and receive) loop for instruction counting\n"
+            "  wake         round trip through sleeping readers against a futex floor,\n"
+            "               an idle reader's CPU time, wake-up calls with readers asleep\n\n"
             "Options:\n"
             "  --cpus A,B,...      CPUs to pin to, writer first (default 0, then 1..)\n"
             "  --json              one JSON object per case on stdout\n"
             "  --shm               rtt: two processes over /dev/shm files\n"
-            "  --blocks N          rtt: alternating blocks per side, first discarded (11)\n"
-            "  --readers N         throughput: reader threads (1)\n"
+            "  --blocks N          rtt, wake: alternating blocks per side, first discarded (11)\n"
+            "  --readers N         throughput: reader threads (1); wake: readers asleep (4)\n"
             "  --api next|poll|bulk  throughput: read path (poll)\n"
             "  --size BYTES        throughput: payload size (73)\n"
-            "  --messages N        throughput: messages published (10000000)\n"
+            "  --messages N        throughput: messages published (10000000); wake: (1000000)\n"
             "  --idle-pause N      throughput: pause instructions after a read found nothing (1)\n"
-            "  --dir DIR           throughput/rtt --shm: directory for channel files (/dev/shm)\n"
+            "  --dir DIR           throughput, rtt --shm, wake: directory for channel files\n"
+            "                      (/dev/shm)\n"
+            "  --round-trips N     wake: measured round trips of each kind (20000)\n"
+            "  --idle-seconds S    wake: how long the idle reader waits (10; 0: skip)\n"
+            "  --spin NS           wake: spin budget of the idle and fan-out readers\n"
+            "                      (the library's default)\n"
             "  --mode MODE         ops: loop body: write, write+read (the default),\n"
             "                      write+read-msg (receive with a message) or\n"
             "                      write+next (next, then bcast_message_read);\n"
@@ -855,6 +1436,8 @@ int main(int argc, char **argv)
         {"mode", required_argument, 0, 'o'},     {"dir", required_argument, 0, 'd'},
         {"blocks", required_argument, 0, 'b'},   {"harness", no_argument, 0, 'H'},
         {"idle-pause", required_argument, 0, 'P'},
+        {"round-trips", required_argument, 0, 'R'}, {"idle-seconds", required_argument, 0, 'I'},
+        {"spin", required_argument, 0, 'S'},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},        {0, 0, 0, 0},
     };
@@ -873,7 +1456,7 @@ int main(int argc, char **argv)
         case 'r':
             if (parse_u64(optarg, &v) < 0 || v < 1 || v > MAX_CPUS - 1)
                 goto bad;
-            o.readers = (int)v;
+            o.readers = o.wake_readers = (int)v;
             break;
         case 'a':
             if (strcmp(optarg, "next") && strcmp(optarg, "poll") && strcmp(optarg, "bulk"))
@@ -889,6 +1472,7 @@ int main(int argc, char **argv)
             if (parse_u64(optarg, &v) < 0 || v < 1)
                 goto bad;
             o.messages = v;
+            o.messages_set = 1;
             break;
         case 'i':
             if (parse_u64(optarg, &v) < 0)
@@ -903,6 +1487,26 @@ int main(int argc, char **argv)
             o.blocks = (int)v;
             break;
         case 'H': o.harness = 1; break;
+        case 'R':
+            if (parse_u64(optarg, &v) < 0 || v < 1 || v > 100000000)
+                goto bad;
+            o.round_trips = v;
+            break;
+        case 'I': {
+            char *end;
+            errno = 0;
+            o.idle_seconds = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !(o.idle_seconds >= 0) ||
+                o.idle_seconds > 86400)
+                goto bad;
+            break;
+        }
+        case 'S':
+            if (parse_u64(optarg, &v) < 0 || v > 1000000000)
+                goto bad;
+            o.spin_ns = v;
+            o.spin_set = 1;
+            break;
         case 'P':
             if (parse_u64(optarg, &v) < 0 || v > 1000000)
                 goto bad;
@@ -922,6 +1526,8 @@ int main(int argc, char **argv)
         return cmd_throughput();
     if (strcmp(cmd, "ops") == 0)
         return cmd_ops();
+    if (strcmp(cmd, "wake") == 0)
+        return cmd_wake();
     fprintf(stderr, "bcast-bench: unknown command '%s'\n", cmd);
     goto usage_err;
 bad:

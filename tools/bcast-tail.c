@@ -1,11 +1,13 @@
 /*
  * bcast-tail: print the messages of a file-backed channel as they arrive.
  *
- * A plain reader (bcast_reader_open_file*), so it never disturbs the
- * writer.  Overruns are reported on stderr with the number of bytes lost
+ * A plain reader (bcast_reader_open_file*): it never changes the channel,
+ * and costs the writer only a wake-up call when it has gone to sleep.
+ * Overruns are reported on stderr with the number of bytes lost
  * and reading goes on from the producer position.  Like tail(1): -n N
  * starts at the last N messages the ring holds, -f follows the channel,
  * -F follows its name (waits for it, and reopens it when it is replaced).
+ * While idle it sleeps in bcast_reader_wait(), 0.2 s at most at a time.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -406,6 +408,22 @@ static int source_check(const struct tail_opts *o, struct source *src)
     return 0;
 }
 
+/* the longest a wait for messages may sleep: tool_stop is looked at
+   after every wait, and with -F PATH is looked at every 0.2 s */
+#define WAIT_MAX_NS 200000000LL
+
+static int64_t wait_ns(const struct tail_opts *o, const struct source *src)
+{
+    double left;
+
+    if (!o->follow_name)
+        return WAIT_MAX_NS;
+    left = (src->next_look - tool_now()) * 1e9;
+    if (left <= 0)
+        return 0;
+    return left < (double)WAIT_MAX_NS ? (int64_t)left : WAIT_MAX_NS;
+}
+
 static int tail(const struct tail_opts *o, struct source *src)
 {
     struct bcast_message *msg = bcast_message_new();
@@ -414,7 +432,6 @@ static int tail(const struct tail_opts *o, struct source *src)
     unsigned char *buf;
     uint64_t printed = 0;
     int in_train = 0, status = TOOL_EXIT_OK;
-    long idle = 0;
 
     if (cap > 65536)
         cap = 65536; /* grown on -ERANGE */
@@ -462,7 +479,10 @@ static int tail(const struct tail_opts *o, struct source *src)
                 }
                 continue;
             }
-            tool_idle(&idle);
+            /* sleep until the writer wakes us; bounded so that a signal
+               that lands just before the sleep, or (-F) a replaced file,
+               is noticed soon (an interrupted wait returns -EINTR) */
+            bcast_reader_wait(r, wait_ns(o, src));
             continue;
         }
         if (n == -ENOBUFS) {
@@ -496,7 +516,6 @@ static int tail(const struct tail_opts *o, struct source *src)
             status = TOOL_EXIT_ERROR;
             break;
         }
-        idle = 0;
         flags = bcast_message_flags(msg);
         if (o->format == FORMAT_PAYLOAD) {
             if (flags & BCAST_HEARTBEAT)

@@ -16,6 +16,7 @@ bench: tools/bcast-bench
 	$(builddir)/tools/bcast-bench throughput --api next
 	$(builddir)/tools/bcast-bench throughput --api bulk
 	$(builddir)/tools/bcast-bench throughput --readers 2
+	$(builddir)/tools/bcast-bench wake
 
 # instructions per operation under callgrind (repeatable on noisy machines)
 bench-ops: tools/bcast-bench
