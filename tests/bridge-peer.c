@@ -508,12 +508,15 @@ static int run_loss(const char *src, const char *far, const char *endpoint, pid_
     if (kill(pub, SIGCONT) < 0)
         die("kill SIGCONT", -errno);
     probes = probe(w, r, buf, cap, m, loss_frame, &c, &seen);
-    /* the frames of B that arrived, and the bytes of those that did not */
+    /* the frames of B that arrived, and the bytes of those that did not:
+       probes written before the publisher's reader was reset (to the
+       producer position) are lost with B, 24 bytes each */
     printf(",\"b_sent\":%" PRIu64 ",\"b_arrived\":%" PRIu64 ",\"b_lost_bytes\":%" PRIu64
            ",\"notices\":%" PRIu64 ",\"notice_lost\":%" PRIu64 ",\"notice_lost_bytes\":%" PRIu64
-           ",\"notice_overruns\":%" PRIu64 ",\"b_probes_lost\":%" PRIu64 "}\n",
+           ",\"notice_overruns\":%" PRIu64 ",\"b_probes_overrun\":%" PRIu64 "}\n",
            b_frames, c.b_frames_seen, (b_frames - c.b_frames_seen) * 4096 -
-           (gap_bytes && c.b_frames_seen == 0 ? 4096 - gap_bytes : 0), c.g.notices, c.g.lost,
+           (gap_bytes && c.b_frames_seen == 0 ? 4096 - gap_bytes : 0) + seen * 24,
+           c.g.notices, c.g.lost,
            c.g.lost_bytes, c.g.overruns, seen);
     zmq_close(beats);
     zmq_ctx_term(ctx);
