@@ -745,7 +745,8 @@ static int run_bench_far(const char *far, uint64_t n)
         if (k == -EAGAIN) {
             if (t - idle > deadline_ns())
                 break;
-            continue; /* a busy reader, as the raw side's recv */
+            bcast_reader_wait(r, 100000000); /* sleeps, as the raw side's recv */
+            continue;
         }
         if (k == -ENOBUFS) {
             bcast_reader_reset(r);

@@ -11,7 +11,8 @@
 #     p50/p99 from the send (raw) or the source channel write (bridged) to
 #     the receive (raw) or the far channel read (bridged), one clock.
 #     The bridged publisher runs with --spin, and again sleeping in
-#     bcast_reader_wait; the far reader polls as the raw SUB waits in recv.
+#     bcast_reader_wait; the far reader sleeps in bcast_reader_wait as the raw
+#     SUB sleeps in recv.
 #
 # Each case prints one JSON line.  High-water marks are unlimited so that
 # every case may deliver everything.
