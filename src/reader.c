@@ -198,6 +198,6 @@ BCAST_EXPORT int bcast_reader_set_wait_area(struct bcast_reader *r, void *area, 
     if (!r || (area && !wait_area_ok(area, size)) || (r->mapping && area))
         return -EINVAL;
     r->wait = area;
-    r->wait_looked = 1;
+    r->wait_look_ns = INT64_MAX;
     return 0;
 }

@@ -142,7 +142,8 @@ struct bcast_reader {
     struct bcast_message poll_msg;
     uint8_t *wait;                  /* the wait area, or NULL (none, or not yet looked for) */
     uint64_t spin_ns;               /* bcast_reader_wait spins this long before it sleeps */
-    int wait_looked;                /* a file reader looked for <path>.wait */
+    int64_t wait_look_ns;           /* a file reader looks for <path>.wait from then on;
+                                       INT64_MAX: never (a caller's area, or none) */
     struct bcast__mapping *mapping; /* NULL for caller memory */
 };
 

@@ -89,12 +89,19 @@ void bcast__wait_attach(struct bcast_writer *w, uint8_t *area)
     bcast__ring_wait_attach(w, area, membarrier_register(), (uint32_t)getpid());
 }
 
-/* the reader's wait area: the caller's, or a file reader's <path>.wait */
+/* the reader's wait area: the caller's, or a file reader's <path>.wait,
+   looked for again at most once a second while there is none (a writer
+   may make it later: one that starts after the reader, or a waking writer
+   after one that does not know it) */
 static uint8_t *wait_area(struct bcast_reader *r)
 {
-    if (!r->wait && !r->wait_looked && r->mapping) {
-        r->wait_looked = 1;
-        r->wait = bcast__mapping_wait(r->mapping);
+    if (!r->wait && r->mapping && r->wait_look_ns != INT64_MAX) {
+        int64_t now = now_ns();
+
+        if (now >= r->wait_look_ns) {
+            r->wait = bcast__mapping_wait(r->mapping);
+            r->wait_look_ns = now + NS;
+        }
     }
     return r->wait;
 }

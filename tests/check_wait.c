@@ -16,6 +16,7 @@
 #include <bcast.h>
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -370,6 +371,23 @@ START_TEST(test_writer_without_area_polled)
         send_seq(fw, 1, 8);
         ck_assert_int_eq(bcast_reader_wait(fr, 20 * SEC), 0);
         ck_assert_int_eq(bcast_reader_receive(fr, buf, sizeof buf, NULL), 8);
+        /* a waking writer comes back and makes <path>.wait again: the
+           reader finds it (it looks once a second) and sleeps on it */
+        bcast_writer_close(fw);
+        ck_assert_int_eq(bcast_writer_join_file(tpath("ch"), 0, &fw), 0);
+        ck_assert_int_eq(access(tpath("ch.wait"), F_OK), 0);
+        nap_ms(1100);
+        ck_assert_int_eq(bcast_reader_set_wait_spin(fr, 0), 0);
+        ck_assert_int_eq(bcast_reader_wait(fr, 20 * 1000000LL), -ETIMEDOUT);
+        {
+            int fd = open(tpath("ch.wait"), O_RDONLY);
+            uint8_t arms[4];
+
+            ck_assert_int_ge(fd, 0);
+            ck_assert_int_eq(pread(fd, arms, 4, OFF_ARMS), 4);
+            ck_assert_uint_ge(get32(arms), 1);
+            close(fd);
+        }
         bcast_reader_close(fr);
         bcast_writer_close(fw);
     }
