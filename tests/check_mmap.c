@@ -24,6 +24,7 @@
  */
 #define _GNU_SOURCE
 #include "test-dirs.h"
+#include "children.h"
 #include "core-helpers.h"
 
 #include <fcntl.h>
@@ -44,30 +45,6 @@
 
 /* ------------------------------------------------------------------ */
 /* helpers                                                             */
-
-#define CHILD_REQUIRE(c)                                                              \
-    do {                                                                              \
-        if (!(c)) {                                                                   \
-            fprintf(stderr, "%s:%d: child %d: failed: %s\n", __FILE__, __LINE__,     \
-                    (int)getpid(), #c);                                               \
-            _exit(1);                                                                 \
-        }                                                                             \
-    } while (0)
-
-/* exit status of a child, 128 + signal if it was killed */
-static int wait_child(pid_t pid)
-{
-    int st;
-
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR)
-            return -1;
-    if (WIFEXITED(st))
-        return WEXITSTATUS(st);
-    if (WIFSIGNALED(st))
-        return 128 + WTERMSIG(st);
-    return -1;
-}
 
 static off_t file_size_of(const char *path)
 {

@@ -15,6 +15,7 @@
  */
 #define _GNU_SOURCE
 #include "test-dirs.h"
+#include "children.h"
 #include "core-helpers.h"
 
 #include <dirent.h>
@@ -31,27 +32,6 @@
 #define PEER 65533   /* another user, in group NOBODY */
 #define STRANGER 65532 /* a user in no group of ours */
 
-#define CHILD_REQUIRE(c)                                                                      \
-    do {                                                                                      \
-        if (!(c)) {                                                                           \
-            fprintf(stderr, "%s:%d: child %d: failed: %s\n", __FILE__, __LINE__,             \
-                    (int)getpid(), #c);                                                       \
-            _exit(1);                                                                         \
-        }                                                                                     \
-    } while (0)
-
-/* exit status of a child, 128 + signal if it was killed */
-static int wait_child(pid_t pid)
-{
-    int st;
-
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR)
-            return -1;
-    if (WIFEXITED(st))
-        return WEXITSTATUS(st);
-    return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
-}
 
 /*
  * fn(arg) in a fork()ed child that runs as uid with primary group gid and

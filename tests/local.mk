@@ -13,7 +13,7 @@ check_PROGRAMS += $(CHECK_SUITES)
 TESTS += $(CHECK_SUITES)
 # every suite's main(); per-test directories for the suites that make files;
 # the CPUs of the suites that run a writer and readers side by side
-noinst_HEADERS += tests/suite-main.h tests/test-dirs.h tests/cpus.h
+noinst_HEADERS += tests/suite-main.h tests/test-dirs.h tests/cpus.h tests/children.h
 
 # The summary of make check counts real checks: the TAP driver reads the
 # Check suites' own TAP output (one line per test case; tests/log-driver.sh
