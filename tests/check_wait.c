@@ -301,11 +301,13 @@ START_TEST(test_send_wakes_process_file)
 }
 END_TEST
 
-/* caller memory shared with a fork()ed reader: the futex is shared */
+/* caller memory shared with a fork()ed reader: the futex is shared.  The
+   child is forked before the writer exists, so that it owns nothing of
+   the parent's (memcheck follows it and checks its leaks at exit). */
 START_TEST(test_send_wakes_process_fork)
 {
     struct shared_chan c = shared_chan(4096);
-    struct bcast_writer *w = shared_writer(&c, 1);
+    struct bcast_writer *w;
     int status;
     pid_t pid = fork();
 
@@ -313,10 +315,12 @@ START_TEST(test_send_wakes_process_fork)
     if (pid == 0) {
         struct bcast_reader *r = NULL;
         uint8_t buf[64];
-        int got = 0;
+        int got = 0, rc;
 
-        if (bcast_reader_open_at(c.mem, c.size, 0, &r) < 0 ||
-            bcast_reader_set_wait_area(r, c.area, BCAST_WAIT_AREA_SIZE) < 0 ||
+        /* -EAGAIN until the parent's writer has made the channel */
+        while ((rc = bcast_reader_open_at(c.mem, c.size, 0, &r)) == -EAGAIN)
+            nap_ms(1);
+        if (rc < 0 || bcast_reader_set_wait_area(r, c.area, BCAST_WAIT_AREA_SIZE) < 0 ||
             bcast_reader_set_wait_spin(r, 0) < 0)
             _exit(2);
         while (got < 50) {
@@ -325,8 +329,10 @@ START_TEST(test_send_wakes_process_fork)
             while (bcast_reader_receive(r, buf, sizeof buf, NULL) >= 0)
                 got++;
         }
+        bcast_reader_close(r);
         _exit(0);
     }
+    w = shared_writer(&c, 1);
     for (int i = 0; i < 50; i++) {
         nap_ms(1);
         send_seq(w, (uint64_t)i, 16);
