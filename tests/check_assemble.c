@@ -78,21 +78,18 @@ static void send_seq_large(struct bcast_writer *w, uint64_t seq, size_t len)
     free(p);
 }
 
-/* the frame header at stream position pos */
+/* the frame header at stream position pos (little-endian, as the format) */
 static void raw_frame(const struct chan *c, uint64_t pos, uint32_t *fields, uint32_t *user)
 {
     const uint8_t *f = c->mem + OFF_DATA + (pos & (c->cap - 1));
 
-    memcpy(fields, f, 4);
-    memcpy(user, f + 4, 4);
+    *fields = get32(f);
+    *user = get32(f + 4);
 }
 
 static uint64_t raw_word(const struct chan *c, size_t off)
 {
-    uint64_t v;
-
-    memcpy(&v, c->mem + off, 8);
-    return v;
+    return get64(c->mem + off);
 }
 
 /* ---- bcast_writer_send_large ---- */
@@ -543,18 +540,17 @@ static uint64_t rust_frame(struct chan *c, uint64_t pos, uint32_t fields, uint32
 
     fields |= (uint32_t)len;
     if (idx + flen > c->cap) {
-        uint32_t pad = F_FIN | F_PAD | (uint32_t)(c->cap - idx - 8), zero = 0;
-        memcpy(d + idx, &pad, 4);
-        memcpy(d + idx + 4, &zero, 4);
+        put32(d + idx, F_FIN | F_PAD | (uint32_t)(c->cap - idx - 8));
+        put32(d + idx + 4, 0);
         pos += c->cap - idx;
         idx = 0;
     }
-    memcpy(d + idx, &fields, 4);
-    memcpy(d + idx + 4, &user, 4);
+    put32(d + idx, fields);
+    put32(d + idx + 4, user);
     memcpy(d + idx + 8, p, len);
     pos += flen;
-    memcpy(c->mem + OFF_PRODUCER, &pos, 8);
-    memcpy(c->mem + OFF_CLAIMED, &pos, 8);
+    put64(c->mem + OFF_PRODUCER, pos);
+    put64(c->mem + OFF_CLAIMED, pos);
     return pos;
 }
 
