@@ -235,7 +235,7 @@ START_TEST(test_commit_len)
     /* the frame is 10 bytes long and the next starts right after it */
     ck_assert_uint_eq(bcast_writer_position(t.w), frame_len(10));
     ck_assert_uint_eq(raw_word(&t.c, OFF_PRODUCER), frame_len(10));
-    ck_assert_uint_eq(*(uint32_t *)(t.c.mem + OFF_DATA), F_FIN | 10);
+    ck_assert_uint_eq(get32(t.c.mem + OFF_DATA), F_FIN | 10);
     ck_assert_int_eq(bcast_writer_commit_len(t.w, 0), -EINVAL); /* closed */
     ck_assert_int_eq(bcast_reader_receive(t.r, buf, sizeof buf, t.m), 10);
     ck_assert_uint_eq(seq_check(4, buf, 10), 10);
