@@ -187,15 +187,9 @@ BCAST_EXPORT int bcast_reader_set_wait_spin(struct bcast_reader *r, uint64_t spi
     return 0;
 }
 
-/* a wait area must be BCAST_ALIGNMENT-aligned and BCAST_WAIT_AREA_SIZE long */
-static int wait_area_ok(const void *area, size_t size)
-{
-    return area && !((uintptr_t)area & (BCAST_ALIGNMENT - 1)) && size == BCAST_WAIT_AREA_SIZE;
-}
-
 BCAST_EXPORT int bcast_reader_set_wait_area(struct bcast_reader *r, void *area, size_t size)
 {
-    if (!r || (area && !wait_area_ok(area, size)) || (r->mapping && area))
+    if (!r || (area && !bcast__wait_area_ok(area, size)) || (r->mapping && area))
         return -EINVAL;
     r->wait = area;
     r->wait_look_ns = INT64_MAX;

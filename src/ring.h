@@ -525,6 +525,12 @@ void bcast__mapping_release(struct bcast__mapping *m);
 /* a file reader's wait area (<path>.wait), mapped on first use, or NULL */
 uint8_t *bcast__mapping_wait(struct bcast__mapping *m);
 
+/* a caller's wait area: BCAST_ALIGNMENT-aligned and BCAST_WAIT_AREA_SIZE long */
+static inline int bcast__wait_area_ok(const void *area, size_t size)
+{
+    return !((uintptr_t)area & (BCAST_ALIGNMENT - 1)) && size == BCAST_WAIT_AREA_SIZE;
+}
+
 /* ---- wait.c ---- */
 /* a writer takes the wait area at area (registers for membarrier) */
 void bcast__wait_attach(struct bcast_writer *w, uint8_t *area);

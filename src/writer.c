@@ -181,8 +181,7 @@ BCAST_EXPORT int bcast_writer_set_reserve(struct bcast_writer *w, size_t bytes)
 
 BCAST_EXPORT int bcast_writer_set_wait_area(struct bcast_writer *w, void *area, size_t size)
 {
-    if (!w || w->mapping || (area && ((uintptr_t)area & (BCAST_ALIGNMENT - 1))) ||
-        (area && size != BCAST_WAIT_AREA_SIZE))
+    if (!w || w->mapping || (area && !bcast__wait_area_ok(area, size)))
         return -EINVAL;
     bcast__ring_wait_detach(w);
     if (area)
