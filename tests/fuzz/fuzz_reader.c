@@ -151,17 +151,23 @@ static int keep_odd(uint32_t user, void *ctx)
     return (int)(user & 1);
 }
 
-static void reopen(struct fuzz *f, struct bcast_reader *r)
-{
-    bcast_reader_close(f->r);
-    f->r = r;
-}
-
 /* a bulk message points into a buffer that is about to be freed */
 static void fresh_message(struct fuzz *f)
 {
     bcast_message_free(f->msg);
     if (!(f->msg = bcast_message_new()))
+        abort();
+}
+
+/* a ring message must not be read once its reader is closed, so both
+ * messages start empty with the new reader */
+static void reopen(struct fuzz *f, struct bcast_reader *r)
+{
+    bcast_reader_close(f->r);
+    f->r = r;
+    fresh_message(f);
+    bcast_message_free(f->copy);
+    if (!(f->copy = bcast_message_new()))
         abort();
 }
 
