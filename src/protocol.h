@@ -480,27 +480,32 @@ static __attribute__((noinline)) ssize_t receive_general(struct bcast_reader *r,
  * has caught up with its cached producer position, the producer and the
  * frame header are loaded back to back, before the branch: the two cache
  * line transfers overlap instead of following each other (R1 keeps the
- * second load from passing the first).  Returns 0 with the header and the
- * bytes committed from pos (*avail), or -EAGAIN.
+ * second load from passing the first).  Returns 0 with the header, the
+ * cached producer position then ahead of pos, or -EAGAIN.
  */
 static inline int load_head(struct bcast_reader *r, const uint8_t *data, uint64_t pos,
-                            uint64_t idx, uint64_t *hdr, uint64_t *avail)
+                            const uint8_t *frame, uint64_t *hdr)
 {
     if (bcast__likely(pos == r->producer)) { /* a reader that keeps up is usually here */
         uint64_t p = bcast__ld64(D_PRODUCER(data));
         bcast__rmb(); /* R1: producer before the frame; pairs with W2 */
-        *hdr = bcast__ld64(data + idx);
+        *hdr = bcast__ld64(frame);
         r->producer = p;
-        *avail = p - pos;
-        if ((int64_t)*avail <= 0) {
+        if ((int64_t)(p - pos) <= 0) {
             r->producer = pos; /* never behind the reader */
             return -EAGAIN;
         }
     } else {
-        *hdr = bcast__ld64(data + idx);
-        *avail = r->producer - pos;
+        *hdr = bcast__ld64(frame);
     }
     return 0;
+}
+
+/* whether a frame ending at end was committed: the cached producer
+   position (loaded by load_head) is not before it */
+static inline int committed_to(const struct bcast_reader *r, uint64_t end)
+{
+    return (int64_t)(r->producer - end) >= 0;
 }
 
 /* the fast paths' answer for "this frame needs the general path" (not an errno) */
@@ -518,9 +523,9 @@ static inline int load_head(struct bcast_reader *r, const uint8_t *data, uint64_
 static inline int next_core(struct bcast_reader *r, struct bcast_message *msg, int fill_reader)
 {
     const uint8_t *data = r->data;
-    uint64_t pos = r->position, idx = pos & r->mask, hdr, avail, fl, flen;
+    uint64_t pos = r->position, idx = pos & r->mask, hdr, fl, flen;
 
-    if (load_head(r, data, pos, idx, &hdr, &avail) < 0)
+    if (load_head(r, data, pos, data + idx, &hdr) < 0)
         return -EAGAIN;
     bcast__rmb(); /* R2: frame header before the frontier; pairs with W1 */
     if (bcast__unlikely(bcast__ld64(D_CLAIMED(data)) - pos > r->capacity))
@@ -529,7 +534,7 @@ static inline int next_core(struct bcast_reader *r, struct bcast_message *msg, i
     if (bcast__unlikely(fl >= r->next_max))
         return GENERAL;
     flen = bcast__frame_len(fl);
-    if (bcast__unlikely(flen > avail))
+    if (bcast__unlikely(!committed_to(r, pos + flen)))
         return GENERAL;
     if (bcast__unlikely(idx + flen > r->capacity))
         return GENERAL;
@@ -589,20 +594,22 @@ int bcast__ring_poll(struct bcast_reader *r, bcast_handler fn, void *ctx, size_t
 
 /*
  * The checks of a frame the fast receive copies, once its length is known
- * to be at most BCAST__FAST_MAX and the MTU: committed (inside avail), no
- * longer than the caller's buffer, and not reaching past the ring end (only
- * frames in the last frame_len(BCAST__FAST_MAX) bytes of the ring can).
- * Separate branches, each one compare (see configure.ac on the GCC
- * parameter).
+ * to be at most BCAST__FAST_MAX and the MTU, given the position its frame
+ * ends at: committed, no longer than the caller's buffer, and not reaching
+ * past the ring end (only frames in the last frame_len(BCAST__FAST_MAX)
+ * bytes of the ring can).  Separate branches, each one compare (see
+ * configure.ac on the GCC parameter).
  */
-static inline int fast_frame_ok(const struct bcast_reader *r, uint64_t idx, uint64_t fl,
-                                uint64_t flen, size_t cap, uint64_t avail)
+static inline int fast_frame_ok(const struct bcast_reader *r, const uint8_t *frame, uint64_t fl,
+                                uint64_t end, size_t cap)
 {
-    if (bcast__unlikely(flen > avail))
+    if (bcast__unlikely(!committed_to(r, end)))
         return 0;
     if (bcast__unlikely(fl > cap))
         return 0;
-    if (bcast__unlikely(idx >= r->fast_end) && idx + flen > r->capacity)
+    /* the frame wraps past the ring end when the ring index of its last
+       byte is below that of its first (a fast frame is shorter than the ring) */
+    if (bcast__unlikely(frame >= r->fast_end) && r->data + ((end - 1) & r->mask) < frame)
         return 0;
     return 1;
 }
@@ -618,24 +625,25 @@ static inline int fast_frame_ok(const struct bcast_reader *r, uint64_t idx, uint
  */
 
 /* the fast eager read of the frame at the reader's position, its header
-   and the bytes committed from there already loaded: the length, -ENOBUFS
-   or GENERAL; fills msg, if there is one, with the frame read */
+   already loaded: the length, -ENOBUFS or GENERAL; fills msg, if there is
+   one, with the frame read */
 static inline ssize_t receive_frame(struct bcast_reader *r, void *buf, size_t cap, uint64_t hdr,
-                                    uint64_t avail, struct bcast_message *msg)
+                                    struct bcast_message *msg)
 {
     const uint8_t *data = r->data;
-    uint64_t pos = r->position, idx = pos & r->mask;
+    uint64_t pos = r->position;
+    const uint8_t *frame = data + (pos & r->mask);
     uint64_t fl = hdr & (BCAST__LEN_MASK | BCAST__PAD); /* padding is >= fast_max */
-    uint64_t flen = bcast__frame_len(fl);
+    uint64_t end = pos + bcast__frame_len(fl);
 
     if (bcast__unlikely(fl >= r->fast_max))
         return GENERAL;
-    if (bcast__unlikely(!fast_frame_ok(r, idx, fl, flen, cap, avail)))
+    if (bcast__unlikely(!fast_frame_ok(r, frame, fl, end, cap)))
         return GENERAL;
-    bcast__copy_out_small(buf, data + idx + BCAST__FRAME_HDR, fl);
+    bcast__copy_out_small(buf, frame + BCAST__FRAME_HDR, fl);
     if (!payload_good(r, data, pos))
         return -ENOBUFS;
-    r->position = pos + flen;
+    r->position = end;
     if (msg)
         bcast__msg_fill(msg, r, pos, hdr);
     return (ssize_t)fl;
@@ -644,12 +652,11 @@ static inline ssize_t receive_frame(struct bcast_reader *r, void *buf, size_t ca
 /* a receive of any size the fast path takes but 16 to 32 bytes, or the
    general one, once load_head has loaded the producer position (or found
    the cached one ahead): the header is loaded again, after it, so that the
-   caller need not keep it or the bytes committed */
+   caller need not keep it */
 static __attribute__((noinline)) ssize_t receive_other(struct bcast_reader *r, void *buf,
                                                        size_t cap, struct bcast_message *msg)
 {
-    ssize_t rc = receive_frame(r, buf, cap, bcast__ld64(r->data + (r->position & r->mask)),
-                               r->producer - r->position, msg);
+    ssize_t rc = receive_frame(r, buf, cap, bcast__ld64(r->data + (r->position & r->mask)), msg);
 
     if (bcast__unlikely(rc == GENERAL))
         return receive_general(r, buf, cap, msg);
@@ -666,9 +673,10 @@ static bcast__always_inline ssize_t receive_fast(struct bcast_reader *r, void *b
                                    struct bcast_message *msg)
 {
     const uint8_t *data = r->data;
-    uint64_t pos = r->position, idx = pos & r->mask, hdr, avail, fl, flen;
+    uint64_t pos = r->position, hdr, fl, end;
+    const uint8_t *frame = data + (pos & r->mask);
 
-    if (load_head(r, data, pos, idx, &hdr, &avail) < 0)
+    if (load_head(r, data, pos, frame, &hdr) < 0)
         return -EAGAIN;
     fl = hdr & (BCAST__LEN_MASK | BCAST__PAD); /* padding is >= fast16 + 16 */
     if (bcast__unlikely(fl - 16 >= r->fast16))
@@ -679,40 +687,34 @@ static bcast__always_inline ssize_t receive_fast(struct bcast_reader *r, void *b
        frame the reader stopped at (bcast_message_read checks it again) */
     if (msg)
         bcast__msg_fill(msg, r, pos, hdr);
-    flen = bcast__frame_len(fl);
-    /* with a message to fill, the bytes committed are taken again from the
-       cache load_head stored: one register fewer through the fills */
-    if (msg)
-        avail = r->producer - pos;
-    if (bcast__unlikely(!fast_frame_ok(r, idx, fl, flen, cap, avail))) {
+    end = pos + bcast__frame_len(fl);
+    if (bcast__unlikely(!fast_frame_ok(r, frame, fl, end, cap))) {
         if (msg) /* the frame may be corrupt: no message may name it */
             msg->reader = NULL, msg->payload = NULL;
         return receive_general(r, buf, cap, msg);
     }
-    bcast__copy_out_16_32(buf, data + idx + BCAST__FRAME_HDR, fl);
-    if (!payload_good(r, data, pos))
+    bcast__copy_out_16_32(buf, frame + BCAST__FRAME_HDR, fl);
+    /* with a message, the frontier through a reload of r->data: one
+       register fewer through the checks and the copy */
+    if (!payload_good(r, msg ? r->data : data, pos))
         return -ENOBUFS;
-    r->position = pos + flen;
+    r->position = end;
     return (ssize_t)fl;
 }
 
-/* the receive that fills a message */
-static __attribute__((noinline, nonnull(4))) ssize_t receive_msg(struct bcast_reader *r, void *buf,
-                                                     size_t cap, struct bcast_message *msg)
+ssize_t bcast__ring_receive(struct bcast_reader *r, void *buf, size_t cap)
+{
+    if (bcast__unlikely(!r || !buf))
+        return receive_general(r, buf, cap, NULL);
+    return receive_fast(r, buf, cap, NULL);
+}
+
+ssize_t bcast__ring_receive_msg(struct bcast_reader *r, void *buf, size_t cap,
+                                struct bcast_message *msg)
 {
     if (bcast__unlikely(!r || !buf))
         return receive_general(r, buf, cap, msg);
     return receive_fast(r, buf, cap, msg);
-}
-
-ssize_t bcast__ring_receive(struct bcast_reader *r, void *buf, size_t cap,
-                            struct bcast_message *msg)
-{
-    if (msg)
-        return receive_msg(r, buf, cap, msg);
-    if (bcast__unlikely(!r || !buf))
-        return receive_general(r, buf, cap, NULL);
-    return receive_fast(r, buf, cap, NULL);
 }
 
 /* ------------------------------------------------------------------ */

@@ -133,7 +133,10 @@ BCAST__ALIAS(bcast_reader_next, bcast__reader_next);
 BCAST_EXPORT ssize_t bcast_reader_receive(struct bcast_reader *r, void *buf, size_t cap,
                                           struct bcast_message *msg)
 {
-    return bcast__ring_receive(r, buf, cap, msg);
+    /* two entries, so that each is a leaf with the registers it needs */
+    if (msg)
+        return bcast__ring_receive_msg(r, buf, cap, msg);
+    return bcast__ring_receive(r, buf, cap);
 }
 BCAST__ALIAS(bcast_reader_receive, bcast__reader_receive);
 

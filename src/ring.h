@@ -30,12 +30,14 @@
 /* an empty asm that takes x in a register and may change it: a register
    allocation hint, no instruction */
 #define bcast__reg_hint(x) __asm__("" : "+r"(x))
+#define BCAST__NONNULL(n) __attribute__((nonnull(n)))
 #else
 #define BCAST_EXPORT
 #define bcast__likely(x) (x)
 #define bcast__unlikely(x) (x)
 #define bcast__always_inline inline
 #define bcast__reg_hint(x) ((void)0)
+#define BCAST__NONNULL(n)
 #endif
 
 /* ---- header layout (doc/bcast-format.5) ---- */
@@ -134,7 +136,7 @@ struct bcast_reader {
     uint64_t fast_max;     /* receive: min(mtu, BCAST__FAST_MAX) + 1, or 0 while a filter is set */
     uint64_t fast16;       /* receive: 16 to 32 bytes when len - 16 < fast16 (at most 17), or 0 */
     uint64_t next_max;     /* next: mtu + 1, or 0 while a filter is set */
-    uint64_t fast_end;     /* receive: frames at ring offsets below it never reach the ring end */
+    const uint8_t *fast_end; /* receive: frames that start below it never reach the ring end */
     /* cold */
     const uint8_t *base;
     uint64_t capacity;
@@ -445,8 +447,8 @@ static inline void bcast__reader_setup(struct bcast_reader *r, const void *mem,
        position and header */
     r->poll_msg.reader = r;
     /* a frame the fast receive takes is at most frame_len(BCAST__FAST_MAX) long */
-    r->fast_end = capacity > bcast__frame_len(BCAST__FAST_MAX)
-                      ? capacity - bcast__frame_len(BCAST__FAST_MAX) : 0;
+    r->fast_end = r->data + (capacity > bcast__frame_len(BCAST__FAST_MAX)
+                                 ? capacity - bcast__frame_len(BCAST__FAST_MAX) : 0);
     r->spin_ns = BCAST__WAIT_SPIN_NS;
 }
 
@@ -480,8 +482,9 @@ uint8_t bcast__ring_load_ready(const uint8_t *base);
 /* reader: next, receive and poll check every argument; the others want a reader */
 int bcast__ring_next(struct bcast_reader *r, struct bcast_message *msg);
 int bcast__ring_skip(struct bcast_reader *r);
-ssize_t bcast__ring_receive(struct bcast_reader *r, void *buf, size_t cap,
-                            struct bcast_message *msg);
+ssize_t bcast__ring_receive(struct bcast_reader *r, void *buf, size_t cap);
+ssize_t bcast__ring_receive_msg(struct bcast_reader *r, void *buf, size_t cap,
+                                struct bcast_message *msg) BCAST__NONNULL(4);
 int bcast__ring_poll(struct bcast_reader *r, bcast_handler fn, void *ctx, size_t limit);
 ssize_t bcast__ring_read_bulk(struct bcast_reader *r, void *buf, size_t cap,
                               uint64_t *start_position);

@@ -898,6 +898,40 @@ static void assert_badmsg(struct bcast_reader *r, uint64_t pos)
     bcast_message_free(m);
 }
 
+/* a frame of the fast receive's size class (16 to 32 bytes) at the last
+   ring offset, its length damaged so that it runs past the ring end while
+   the producer is a lap further: committed, no longer than the MTU, and
+   still -EBADMSG on every read call */
+START_TEST(test_fast_frame_past_ring_end)
+{
+    static const uint32_t lens[] = {25, 28, 32};
+
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        struct rig t = rig_writer(1024);
+        struct bcast_reader *r;
+        struct bcast_message *m = bcast_message_new();
+        const uint64_t pos = 992;
+        uint32_t saved;
+        uint8_t buf[64];
+
+        ck_assert_int_eq(bcast_writer_set_reserve(t.w, 0), 0);
+        send_fixed(t.w, 0, 40);
+        ck_assert_uint_eq(hdr_producer(&t.c), 40 * 32);
+        ck_assert_int_eq(bcast_reader_open_at(t.c.mem, t.c.size, pos, &r), 0);
+        saved = frame_fields(&t.c, pos);
+        put32(frame_at(&t.c, pos), F_FIN | lens[i]);
+        assert_badmsg(r, pos);
+        put32(frame_at(&t.c, pos), saved);
+        ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, m), 24);
+        ck_assert_uint_eq(bcast_message_user_defined(m), 31);
+        ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, NULL), 24);
+        bcast_message_free(m);
+        bcast_reader_close(r);
+        rig_close(&t);
+    }
+}
+END_TEST
+
 START_TEST(test_ebadmsg)
 {
     static const struct {
@@ -1711,6 +1745,7 @@ SUITE(reader)
     tcase_add_test(tc, test_caught_up_reader_not_overrun_by_padding);
     tcase_add_test(tc, test_erange);
     tcase_add_test(tc, test_ebadmsg);
+    tcase_add_test(tc, test_fast_frame_past_ring_end);
     tcase_add_test(tc, test_frame_over_mtu_is_ebadmsg);
     tcase_add_test(tc, test_misaligned_producer_after_open);
     tcase_add_loop_test(tc, test_damaged_memory, 0, 4);

@@ -669,7 +669,8 @@ bool read_receive(rstate &s, bcast_reader *r, bool with_msg)
 {
     bcast_message m;
     uint8_t buf[CAP];
-    ssize_t len = bcast__ring_receive(r, buf, sizeof buf, with_msg ? &m : NULL);
+    ssize_t len = with_msg ? bcast__ring_receive_msg(r, buf, sizeof buf, &m)
+                           : bcast__ring_receive(r, buf, sizeof buf);
 
     if (len == -EAGAIN)
         return false;
