@@ -14,6 +14,9 @@
  * SPDX-License-Identifier: MIT
  */
 #define _GNU_SOURCE
+/* first: a 32-bit host's 64-bit off_t (AC_SYS_LARGEFILE), for the
+   channel files over 2 GiB that stat and ftruncate here */
+#include "config.h"
 #include "test-dirs.h"
 #include "children.h"
 #include "core-helpers.h"
