@@ -648,9 +648,15 @@ START_TEST(test_large_channel)
     ck_assert_int_eq(rc, 0);
     ck_assert_int_eq(stat_of(path).st_size, (off_t)(HDR + cap));
     ck_assert_uint_eq(bcast_writer_capacity(w), cap);
-    ck_assert_int_eq(bcast_reader_open_file(path, 0, &r), 0);
-    ck_assert_uint_eq(bcast_reader_capacity(r), cap);
     ck_assert_int_eq(bcast_writer_send(w, "big", 3, 0, 0), 0);
+    /* a 32-bit address space has room for one 2 GiB mapping, not two:
+       there the reader maps the channel once the writer has gone */
+    if (sizeof(void *) < 8) {
+        bcast_writer_close(w);
+        w = NULL;
+    }
+    ck_assert_int_eq(bcast_reader_open_file_last_lap(path, 0, &r), 0);
+    ck_assert_uint_eq(bcast_reader_capacity(r), cap);
     ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, NULL), 3);
     ck_assert(memcmp(buf, "big", 3) == 0);
     /* only the pages touched are backed */
