@@ -527,7 +527,8 @@ static void *tp_reader_main(void *arg)
 
 static int cmd_throughput(void)
 {
-    struct tp_reader *rd = calloc((size_t)o.readers, sizeof *rd);
+    /* --readers 0: the writer alone, for what a reader costs it */
+    struct tp_reader *rd = calloc((size_t)o.readers + 1, sizeof *rd);
     struct bcast_writer *w;
     char path[256], lock[300];
     uint8_t payload[1 << 16];
@@ -578,7 +579,7 @@ static int cmd_throughput(void)
     unlink(lock);
 
     double pub = (double)(t1 - t0) / (double)o.messages;
-    double settle = (double)(last - t0) / (double)o.messages;
+    double settle = o.readers ? (double)(last - t0) / (double)o.messages : pub;
     double gbps = (double)o.size * (double)o.messages / (double)(t1 - t0);
     if (!o.json) {
         printf("throughput: 8 MiB channel in %s, %zu-byte payloads, %" PRIu64
@@ -588,7 +589,14 @@ static int cmd_throughput(void)
             printf("note: readers share CPUs (fewer CPUs than readers + 1): fan-out numbers "
                    "here measure CPU sharing, not the library\n");
         printf("publish %.2f ns/msg, settle %.2f ns/msg, %.3f GB/s payload\n", pub, settle, gbps);
-        printf("%-8s %4s %12s %10s %10s\n", "reader", "cpu", "received", "delivery%", "overruns");
+        if (o.readers)
+            printf("%-8s %4s %12s %10s %10s\n", "reader", "cpu", "received", "delivery%",
+                   "overruns");
+    } else if (!o.readers) {
+        printf("{\"bench\":\"throughput\",\"size\":%zu,\"messages\":%" PRIu64
+               ",\"readers\":0,\"writer_cpu\":%d,\"publish_ns_per_msg\":%.3f,"
+               "\"payload_gb_per_s\":%.4f}\n",
+               o.size, o.messages, cpu_for(0), pub, gbps);
     }
     for (int i = 0; i < o.readers; i++) {
         double pctd = 100.0 * (double)rd[i].received / (double)o.messages;
@@ -1376,7 +1384,8 @@ static void usage(FILE *f)
             "  --json              one JSON object per case on stdout\n"
             "  --shm               rtt: two processes over /dev/shm files\n"
             "  --blocks N          rtt, wake: alternating blocks per side, first discarded (11)\n"
-            "  --readers N         throughput: reader threads (1); wake: readers asleep (4)\n"
+            "  --readers N         throughput: reader threads (1; 0: the writer alone);\n"
+            "                      wake: readers asleep (4)\n"
             "  --api next|poll|bulk  throughput: read path (poll)\n"
             "  --size BYTES        throughput: payload size (73)\n"
             "  --messages N        throughput: messages published (10000000); wake: (1000000)\n"
@@ -1454,7 +1463,7 @@ int main(int argc, char **argv)
         case 'j': o.json = 1; break;
         case 's': o.shm = 1; break;
         case 'r':
-            if (parse_u64(optarg, &v) < 0 || v < 1 || v > MAX_CPUS - 1)
+            if (parse_u64(optarg, &v) < 0 || v > MAX_CPUS - 1)
                 goto bad;
             o.readers = o.wake_readers = (int)v;
             break;
