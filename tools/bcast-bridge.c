@@ -174,6 +174,15 @@ static int setup_curve(void *sock, const struct opts *o)
     return 0;
 }
 
+/* the end of pub and sub: the socket (lingering at most 1 s), then the context */
+static void zmq_teardown(void *ctx, void *sock)
+{
+    if (sock)
+        zmq_close(sock);
+    if (ctx)
+        zmq_ctx_term(ctx);
+}
+
 /* bind or connect sock to every endpoint; an exit status on failure */
 static int attach(void *sock, char **endpoints, int n, int do_bind)
 {
@@ -486,10 +495,7 @@ done:
             status = TOOL_EXIT_ERROR;
     }
 out:
-    if (sock)
-        zmq_close(sock);
-    if (ctx)
-        zmq_ctx_term(ctx);
+    zmq_teardown(ctx, sock);
     free(values.slots);
     free(buf);
     bcast_message_free(msg);
@@ -811,10 +817,7 @@ static int run_sub(const struct opts *o, char **endpoints, int nend, const char 
             status = TOOL_EXIT_ERROR;
     }
 out:
-    if (sock)
-        zmq_close(sock);
-    if (ctx)
-        zmq_ctx_term(ctx);
+    zmq_teardown(ctx, sock);
     bcast_writer_close(st.w);
     return status;
 }
