@@ -895,7 +895,7 @@ int bcast__ring_wait_arm(struct bcast_reader *r, uint32_t *seq)
                      an earlier announcement has moved seq already; pairs with W3 */
     bcast__st32(WAIT(a, NEED_WAKE), 1);
     bcast__add32(WAIT(a, ARMS), 1);
-    if (!(flags & BCAST__WAIT_MEMBARRIER) || bcast__os_membarrier(1) < 0) {
+    if (!(flags & BCAST__WAIT_MEMBARRIER) || bcast__os_membarrier() < 0) {
         bcast__mb(); /* need_wake before the producer, on this side only */
         sliced = 1;
     }

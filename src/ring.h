@@ -349,8 +349,8 @@ uint64_t bcast__capacity_of(size_t size);
 
 /* src/wait.c: what the sleep/wake protocol asks of the OS */
 /* a full fence between the reader's need_wake store and its producer load,
-   on the writer's threads too (membarrier), when with_writer; 0 or -errno */
-int bcast__os_membarrier(int with_writer);
+   on the writer's threads too (a global expedited membarrier); 0 or -errno */
+int bcast__os_membarrier(void);
 /* wake every thread sleeping on the futex word at p */
 void bcast__os_wake(const uint8_t *p);
 

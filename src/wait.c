@@ -57,9 +57,8 @@ static inline void cpu_relax(void)
 #endif
 }
 
-int bcast__os_membarrier(int with_writer)
+int bcast__os_membarrier(void)
 {
-    (void)with_writer;
 #ifdef SYS_membarrier
     if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) == 0)
         return 0;

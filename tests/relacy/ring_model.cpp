@@ -419,7 +419,7 @@ void model_wake_point(rl::debug_info_param info)
 #define bcast__add32(p, v) model_add32((p), (v), RL_INFO)
 #define bcast__mb() model_fence(__func__, __LINE__, rl::mo_seq_cst, RL_INFO)
 #define bcast__wake_point() model_wake_point(RL_INFO)
-#define bcast__os_membarrier(with_writer) ((void)(with_writer), model_membarrier(__func__, __LINE__, RL_INFO))
+#define bcast__os_membarrier() model_membarrier(__func__, __LINE__, RL_INFO)
 
 #include "../../src/protocol.h"
 
