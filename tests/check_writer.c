@@ -462,6 +462,22 @@ START_TEST(test_close_commits_claim)
 }
 END_TEST
 
+/* send the messages from seq to end (sizes seq_len(seq, max)), each read
+   back by r right after its send, every byte checked */
+static void send_read_back(struct bcast_writer *w, struct bcast_reader *r, uint64_t seq,
+                           uint64_t end, size_t max)
+{
+    uint8_t buf[512];
+
+    ck_assert_uint_le(max, sizeof buf);
+    for (; seq < end; seq++) {
+        size_t len = seq_len(seq, max);
+        send_seq(w, seq, len);
+        ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, NULL), (ssize_t)len);
+        ck_assert_uint_eq(seq_check(seq, buf, len), len);
+    }
+}
+
 START_TEST(test_join_resumes)
 {
     struct chan c = chan_alloc(1024, 0);
@@ -505,12 +521,7 @@ START_TEST(test_join_resumes)
     ck_assert_int_eq(bcast_writer_join(c.mem, c.size, &w), 0);
     ck_assert_uint_eq(bcast_writer_position(w), hdr_producer(&c));
     ck_assert_int_eq(bcast_reader_reset(r), 0);
-    for (uint64_t s = seq; s < seq + 100; s++) {
-        size_t len = seq_len(s, 200);
-        send_seq(w, s, len);
-        ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, NULL), (int)len);
-        ck_assert_uint_eq(seq_check(s, buf, len), len);
-    }
+    send_read_back(w, r, seq, seq + 100, 200);
     bcast_writer_close(w);
     bcast_reader_close(r);
     chan_free(&c);
@@ -532,7 +543,6 @@ START_TEST(test_join_repairs_claimed)
         struct chan c = chan_alloc(1024, 0);
         struct bcast_writer *w = chan_writer(&c);
         struct bcast_reader *r;
-        uint8_t buf[512];
         uint64_t p;
 
         for (uint64_t seq = 0; seq < 40; seq++)
@@ -543,12 +553,7 @@ START_TEST(test_join_repairs_claimed)
         ck_assert_int_eq(bcast_reader_open(c.mem, c.size, &r), 0);
         ck_assert_int_eq(bcast_writer_join(c.mem, c.size, &w), 0);
         ck_assert_uint_eq(hdr_claimed(&c), p);
-        for (uint64_t seq = 100; seq < 1100; seq++) {
-            size_t len = seq_len(seq, 300);
-            send_seq(w, seq, len);
-            ck_assert_int_eq(bcast_reader_receive(r, buf, sizeof buf, NULL), (ssize_t)len);
-            ck_assert_uint_eq(seq_check(seq, buf, len), len);
-        }
+        send_read_back(w, r, 100, 1100, 300);
         bcast_writer_close(w);
         bcast_reader_close(r);
         chan_free(&c);
