@@ -628,16 +628,40 @@ static int cmp64(const void *a, const void *b)
 }
 
 /* messages carry: u64 send time, u64 index; "END" after the last */
-static void report(const char *what, uint64_t *lat, uint64_t got, uint64_t n, uint64_t first,
-                   uint64_t last)
-{
-    double secs = (double)(last - first) / 1e9;
+/* the latencies of one receiving side, raw or bridged, taken the same way */
+struct lat_log {
+    uint64_t *lat, n, got, first, last;
+};
 
-    qsort(lat, got, sizeof *lat, cmp64);
+static void lat_init(struct lat_log *l, uint64_t n)
+{
+    *l = (struct lat_log){malloc(n * sizeof *l->lat), n, 0, 0, 0};
+    if (!l->lat)
+        die("malloc", -ENOMEM);
+}
+
+/* a message received at t whose first 8 bytes say when it was sent */
+static void lat_add(struct lat_log *l, uint64_t t, const unsigned char *msg)
+{
+    if (!l->got)
+        l->first = t;
+    l->last = t;
+    if (l->got < l->n)
+        l->lat[l->got++] = t - bridge_get64(msg);
+}
+
+/* one JSON line, then the log is freed */
+static void lat_report(struct lat_log *l, const char *what)
+{
+    double secs = (double)(l->last - l->first) / 1e9;
+    uint64_t got = l->got;
+
+    qsort(l->lat, got, sizeof *l->lat, cmp64);
     printf("{\"path\":\"%s\",\"sent\":%" PRIu64 ",\"received\":%" PRIu64
-           ",\"msgs_per_s\":%.0f,\"p50_us\":%.2f,\"p99_us\":%.2f}\n", what, n, got,
-           secs > 0 ? (double)got / secs : 0.0, got ? (double)lat[got / 2] / 1e3 : 0.0,
-           got ? (double)lat[got * 99 / 100] / 1e3 : 0.0);
+           ",\"msgs_per_s\":%.0f,\"p50_us\":%.2f,\"p99_us\":%.2f}\n", what, l->n, got,
+           secs > 0 ? (double)got / secs : 0.0, got ? (double)l->lat[got / 2] / 1e3 : 0.0,
+           got ? (double)l->lat[got * 99 / 100] / 1e3 : 0.0);
+    free(l->lat);
 }
 
 static int run_raw_pub(const char *endpoint, uint64_t n, size_t size, uint64_t rate)
@@ -673,10 +697,11 @@ static int run_raw_sub(const char *endpoint, uint64_t n)
 {
     void *ctx = zmq_ctx_new(), *s = zmq_socket(ctx, ZMQ_SUB);
     unsigned char buf[65536];
-    uint64_t *lat = malloc(n * sizeof *lat), got = 0, first = 0, last = 0;
+    struct lat_log log;
     int hwm = 0, timeout = 30000;
 
-    if (!lat || !s || zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm) < 0 ||
+    lat_init(&log, n);
+    if (!s || zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm) < 0 ||
         zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof timeout) < 0 ||
         zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0) < 0 || zmq_connect(s, endpoint) < 0)
         die(endpoint, -zmq_errno());
@@ -686,16 +711,11 @@ static int run_raw_sub(const char *endpoint, uint64_t n)
 
         if (k < 0 || k == 3)
             break;
-        if (!got)
-            first = t;
-        last = t;
-        if (got < n)
-            lat[got++] = t - bridge_get64(buf);
+        lat_add(&log, t, buf);
     }
-    report("raw zeromq", lat, got, n, first, last);
+    lat_report(&log, "raw zeromq");
     zmq_close(s);
     zmq_ctx_term(ctx);
-    free(lat);
     return 0;
 }
 
@@ -734,10 +754,12 @@ static int run_bench_far(const char *far, uint64_t n)
     struct bcast_reader *r = open_far(far);
     struct bcast_message *m = bcast_message_new();
     unsigned char buf[65536];
-    uint64_t *lat = malloc(n * sizeof *lat), got = 0, first = 0, last = 0, idle = now_ns();
+    struct lat_log log;
+    uint64_t idle = now_ns();
 
-    if (!lat || !m)
+    if (!m)
         die("malloc", -ENOMEM);
+    lat_init(&log, n);
     for (;;) {
         ssize_t k = bcast_reader_receive(r, buf, sizeof buf, m);
         uint64_t t = now_ns();
@@ -759,14 +781,9 @@ static int run_bench_far(const char *far, uint64_t n)
             break;
         if ((bcast_message_flags(m) & BCAST_HEARTBEAT) || k < 16)
             continue;
-        if (!got)
-            first = t;
-        last = t;
-        if (got < n)
-            lat[got++] = t - bridge_get64(buf);
+        lat_add(&log, t, buf);
     }
-    report("bridged", lat, got, n, first, last);
-    free(lat);
+    lat_report(&log, "bridged");
     bcast_message_free(m);
     bcast_reader_close(r);
     return 0;
