@@ -430,6 +430,29 @@ static int cmd_rtt(void)
 /* ------------------------------------------------------------------ */
 /* throughput                                                          */
 
+/* a counting reader's answer to one read call that delivered got messages
+   and returned rc: messages counted (1: read again at once); an overrun
+   counted and the reader reset (1); nothing to read (0); an error, kept in
+   *err (-1) */
+static int tally(struct bcast_reader *r, uint64_t got, int rc, uint64_t *received,
+                 uint64_t *overruns, int *err)
+{
+    if (got) {
+        *received += got;
+        return 1;
+    }
+    if (rc == -ENOBUFS) {
+        ++*overruns;
+        bcast_reader_reset(r);
+        return 1;
+    }
+    if (rc < 0 && rc != -EAGAIN) {
+        *err = rc;
+        return -1;
+    }
+    return 0;
+}
+
 struct tp_reader {
     pthread_t th;
     int cpu;
@@ -494,19 +517,11 @@ static void *tp_reader_main(void *arg)
                 while (bcast_bulk_next(buf, (size_t)len, &off, start, m) == 0)
                     got++;
         }
-        if (got > 0) {
-            t->received += (uint64_t)got;
+        int next = tally(r, (uint64_t)got, rc, &t->received, &t->overruns, &t->err);
+        if (next > 0)
             continue;
-        }
-        if (rc == -ENOBUFS) {
-            t->overruns++;
-            bcast_reader_reset(r);
-            continue;
-        }
-        if (rc < 0 && rc != -EAGAIN) {
-            t->err = rc;
+        if (next < 0)
             break;
-        }
         /* idle: look at the producer line only once the writer is done, so the
            reader's spinning costs the writer no extra cache-line transfers */
         if (atomic_load_explicit(&tp_writer_done, memory_order_acquire) &&
@@ -1262,20 +1277,13 @@ static void wake_fanout(void)
             atomic_fetch_add(&sh->ready, 1);
             for (;;) {
                 uint64_t n = 0;
+                int next;
                 rc = bcast_reader_poll(r, tp_count, &n, 256);
-                if (n) {
-                    me->received += n;
+                next = tally(r, n, rc, &me->received, &me->overruns, &me->err);
+                if (next > 0)
                     continue;
-                }
-                if (rc == -ENOBUFS) {
-                    me->overruns++;
-                    bcast_reader_reset(r);
-                    continue;
-                }
-                if (rc < 0 && rc != -EAGAIN) {
-                    me->err = rc;
+                if (next < 0)
                     break;
-                }
                 if (atomic_load(&sh->done) && bcast_reader_pending(r) == 0)
                     break;
                 bcast_reader_wait(r, 100000000);
