@@ -151,12 +151,18 @@ static int keep_odd(uint32_t user, void *ctx)
     return (int)(user & 1);
 }
 
+/* *m replaced by a new, empty message */
+static void renew(struct bcast_message **m)
+{
+    bcast_message_free(*m);
+    if (!(*m = bcast_message_new()))
+        abort();
+}
+
 /* a bulk message points into a buffer that is about to be freed */
 static void fresh_message(struct fuzz *f)
 {
-    bcast_message_free(f->msg);
-    if (!(f->msg = bcast_message_new()))
-        abort();
+    renew(&f->msg);
 }
 
 /* a ring message must not be read once its reader is closed, so both
@@ -165,10 +171,8 @@ static void reopen(struct fuzz *f, struct bcast_reader *r)
 {
     bcast_reader_close(f->r);
     f->r = r;
-    fresh_message(f);
-    bcast_message_free(f->copy);
-    if (!(f->copy = bcast_message_new()))
-        abort();
+    renew(&f->msg);
+    renew(&f->copy);
 }
 
 static void bulk(struct fuzz *f, unsigned arg)
